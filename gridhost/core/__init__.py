@@ -1,0 +1,1 @@
+"""The host: config, plugin discovery, routing, operations endpoints, services."""

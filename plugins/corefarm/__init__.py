@@ -1,0 +1,1 @@
+"""corefarm: the cooperative YafaRay rendering farm on naclgrid."""

@@ -1,0 +1,1 @@
+"""naclgrid: the grid engine (jobs, tasks, leases, REST API, sandbox, agents)."""
