@@ -1,0 +1,5 @@
+"""The naclgrid grid engine, shipped with gridhost."""
+
+from naclgrid.plugin import NaclgridApp
+
+naclgrid = NaclgridApp()
