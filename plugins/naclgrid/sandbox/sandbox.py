@@ -1,0 +1,232 @@
+"""Run naclgrid applications (wasm modules) under capability and resource caps.
+
+One :class:`Sandbox` per process: it owns the wasmtime Engine, the Linker
+with the five ABI imports, the epoch watchdog and a cache of compiled modules
+keyed by sha256. ``run`` is thread-safe and releases the GIL while wasm runs
+(wasmtime-py calls through ctypes), so an agent runs N tasks at once from a
+thread pool.
+
+Each task gets a fresh Store and instance: see docs/wasm-abi.md, "Instances",
+for the measurement behind that choice (bench/sandbox_instance_reuse.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Optional
+
+import wasmtime
+
+from . import hostcalls
+from .abi import ALLOC_EXPORT, MEMORY_EXPORT, check_module
+from .errors import (
+    APP_ERROR, BAD_MODULE, MEMORY_LIMIT, NO_SUCH_ENTRY, TIME_LIMIT, TRAP,
+    SandboxError, TaskFailure,
+)
+from .hostcalls import FileSource, LogSink
+from .limits import WASM_PAGE, Limits
+from .watchdog import EpochWatchdog
+
+# Refuse absurd uploads before compiling them: compile time and memory grow
+# with module size.
+MAX_MODULE_BYTES = 64 * 1024**2
+# Guards against table.grow bombs; C/C++/Rust function tables are far smaller.
+MAX_TABLE_ELEMENTS = 1_000_000
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Process-wide settings, fixed when the Sandbox is built."""
+
+    # Fuel is the deterministic, machine-independent cap; the epoch deadline
+    # is the wall-clock one. Fuel costs some speed (see docs/wasm-abi.md).
+    consume_fuel: bool = True
+    epoch_tick_seconds: float = 0.01
+    cached_modules: int = 32
+    cranelift_opt_level: str = "speed"
+    default_limits: Limits = field(default_factory=Limits)
+
+
+@dataclass(frozen=True)
+class App:
+    """A validated, compiled application module."""
+
+    sha256: str
+    module: wasmtime.Module = field(repr=False)
+    pre: wasmtime.InstancePre = field(repr=False)
+    entries: frozenset[str]
+    size: int
+
+
+class Sandbox:
+    def __init__(self, engine_config: Optional[EngineConfig] = None) -> None:
+        self.config = engine_config or EngineConfig()
+        cfg = wasmtime.Config()
+        cfg.consume_fuel = self.config.consume_fuel
+        cfg.epoch_interruption = True
+        cfg.cranelift_opt_level = self.config.cranelift_opt_level
+        # Proposals our toolchains do not emit stay off: less attack surface.
+        cfg.wasm_threads = False
+        self.engine = wasmtime.Engine(cfg)
+        self._linker = wasmtime.Linker(self.engine)
+        hostcalls.define(self._linker)
+        self._watchdog = EpochWatchdog(self.engine, self.config.epoch_tick_seconds)
+        self._cache: OrderedDict[str, App] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- modules ------------------------------------------------------------
+
+    def cached(self, sha256: str) -> Optional[App]:
+        """The already-loaded App with this sha256 (hex), or None."""
+        with self._lock:
+            app = self._cache.get(sha256)
+            if app is not None:
+                self._cache.move_to_end(sha256)
+            return app
+
+    def load(self, module_bytes: bytes) -> App:
+        """Validate and compile a module, or return the cached one.
+
+        Raises SandboxError with kind ``forbidden_import`` (it imports
+        something outside the ABI) or ``bad_module`` (not wasm, or missing
+        ``memory`` / ``ng_alloc`` / any entry, or a wrong import type).
+        """
+        if len(module_bytes) > MAX_MODULE_BYTES:
+            raise SandboxError(
+                BAD_MODULE, f"module is {len(module_bytes)} bytes; the cap is {MAX_MODULE_BYTES}")
+        sha = hashlib.sha256(module_bytes).hexdigest()
+        app = self.cached(sha)
+        if app is not None:
+            return app
+        try:
+            module = wasmtime.Module(self.engine, bytes(module_bytes))
+        except wasmtime.WasmtimeError as exc:
+            raise SandboxError(BAD_MODULE, f"not a valid wasm module: {_first_line(exc)}") from None
+        shape = check_module(module)
+        try:
+            pre = self._linker.instantiate_pre(module)
+        except wasmtime.WasmtimeError as exc:
+            raise SandboxError(BAD_MODULE, f"cannot link module: {_first_line(exc)}") from None
+        app = App(sha256=sha, module=module, pre=pre, entries=shape.entries,
+                  size=len(module_bytes))
+        with self._lock:
+            self._cache[sha] = app
+            while len(self._cache) > self.config.cached_modules:
+                self._cache.popitem(last=False)
+        return app
+
+    # -- tasks --------------------------------------------------------------
+
+    def run(self, app: App, entry: str, input: bytes, files: FileSource = None,
+            limits: Optional[Limits] = None, log: LogSink = None) -> bytes:
+        """Run ``entry`` of ``app`` on ``input`` in a fresh instance; return
+        the bytes the module gave ``set_result`` (b"" if none).
+
+        ``files`` is what ``file_size``/``file_read`` see: the current job's
+        dropped files, as a mapping or a callable name -> bytes | None.
+        ``log`` receives each log line (on this thread). Raises TaskFailure.
+        Thread-safe; leaves the sandbox usable whatever the module did.
+        """
+        limits = limits or self.config.default_limits
+        if entry not in app.entries:
+            raise TaskFailure(NO_SUCH_ENTRY, f"no such entry {entry!r}; the module exports "
+                                             f"{', '.join(sorted(app.entries))}")
+        data = bytes(input)
+        if len(data) >= limits.memory_bytes:
+            raise TaskFailure(MEMORY_LIMIT, f"memory limit: an input of {len(data)} bytes "
+                                            f"cannot fit the {limits.memory_bytes}-byte memory limit")
+        task = hostcalls.TaskState(files, limits, log)
+        store = wasmtime.Store(self.engine)
+        store.set_limits(memory_size=limits.memory_bytes, table_elements=MAX_TABLE_ELEMENTS,
+                         instances=1, tables=4, memories=1)
+        if self.config.consume_fuel:
+            store.set_fuel(limits.fuel if limits.fuel is not None else 2**63 - 1)
+        hostcalls.bind(task)
+        try:
+            with self._watchdog.running():
+                store.set_epoch_deadline(self._watchdog.ticks_for(limits.seconds))
+                return self._call(store, app, entry, data, task)
+        finally:
+            hostcalls.bind(None)
+            task.finish_log()
+
+    def _call(self, store, app, entry, data, task) -> bytes:
+        limits = task.limits
+        try:
+            instance = app.pre.instantiate(store)
+            exports = instance.exports(store)
+            task.memory = exports[MEMORY_EXPORT]
+            ptr = exports[ALLOC_EXPORT](store, len(data))
+            if len(data) and not ptr:
+                raise TaskFailure(MEMORY_LIMIT, f"memory limit: ng_alloc could not allocate the "
+                                                f"{len(data)}-byte input")
+            ptr &= 0xFFFFFFFF
+            if data:
+                if ptr + len(data) > task.memory.data_len(store):
+                    raise TaskFailure(APP_ERROR, f"ng_alloc returned {ptr}, outside linear memory")
+                task.memory.write(store, data, ptr)
+            rc = exports[entry](store, ptr, len(data))
+        except wasmtime.Trap as trap:
+            raise self._trap_failure(store, task, trap) from None
+        except wasmtime.WasmtimeError as exc:
+            # Instantiation errors: e.g. initial memory above the limit.
+            text = _first_line(exc)
+            if "memory" in text and ("limit" in text or "exceed" in text):
+                raise TaskFailure(MEMORY_LIMIT, f"memory limit of {limits.memory_bytes} bytes "
+                                                f"exceeded at instantiation: {text}") from None
+            raise TaskFailure(TRAP, text) from None
+        if task.fault is not None:
+            raise TaskFailure(APP_ERROR, task.fault)
+        if rc != 0:
+            message = task.error or f"entry {entry} returned {rc}"
+            if _at_memory_cap(store, task):
+                raise TaskFailure(MEMORY_LIMIT, f"memory limit of {limits.memory_bytes} bytes "
+                                                f"reached, then: {message}")
+            raise TaskFailure(APP_ERROR, message)
+        return task.result
+
+    def _trap_failure(self, store, task, trap: wasmtime.Trap) -> TaskFailure:
+        limits = task.limits
+        code = trap.trap_code
+        if _at_memory_cap(store, task):
+            return TaskFailure(MEMORY_LIMIT, f"memory limit of {limits.memory_bytes} bytes "
+                                             f"reached, then: {_trap_text(trap)}")
+        if code == wasmtime.TrapCode.INTERRUPT:
+            return TaskFailure(TIME_LIMIT, f"time limit exceeded: still running after "
+                                           f"{limits.seconds:g} s")
+        if code == wasmtime.TrapCode.OUT_OF_FUEL:
+            return TaskFailure(TIME_LIMIT, f"time limit exceeded: used all {limits.fuel} fuel")
+        text = _trap_text(trap)
+        if task.error:
+            text = f"{text} (set_error: {task.error})"
+        return TaskFailure(TRAP, text)
+
+    def close(self) -> None:
+        """Stop the watchdog thread. Running tasks finish; new ones fail."""
+        self._watchdog.close()
+
+
+def _at_memory_cap(store, task) -> bool:
+    """True when the module cannot grow memory by even one page: any failure
+    in that state is blamed on the memory limit (wasmtime's C API makes a
+    refused memory.grow return -1 rather than trap, so we infer it)."""
+    if task.memory is None:
+        return False
+    try:
+        size = task.memory.data_len(store)
+    except wasmtime.WasmtimeError:
+        return False
+    return size + WASM_PAGE > task.limits.memory_bytes
+
+
+def _trap_text(trap: wasmtime.Trap) -> str:
+    # wasmtime appends a multi-line wasm backtrace; the first line is the cause.
+    return _first_line(trap.message).removeprefix("wasm trap: ")
+
+
+def _first_line(exc) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
