@@ -1,0 +1,1 @@
+"""A small example gridhost app: a guestbook (see docs/writing-plugins.md)."""

@@ -1,0 +1,1 @@
+"""The corefarm web site."""
