@@ -15,6 +15,9 @@ ABI_VERSION = 1
 IMPORT_MODULE = "naclgrid"
 ALLOC_EXPORT = "ng_alloc"
 MEMORY_EXPORT = "memory"
+# A WASI reactor's initialiser (Rust/Zig/clang -mexec-model=reactor): the host
+# calls it once after instantiation, before ng_alloc.
+REACTOR_INIT = "_initialize"
 
 _I32 = "i32"
 _I64 = "i64"
@@ -31,7 +34,7 @@ ENTRY_SIGNATURE = ((_I32, _I32), (_I32,))
 ALLOC_SIGNATURE = ((_I32,), (_I32,))
 
 # Exports that are part of the ABI or toolchain plumbing, never entries.
-_NOT_ENTRIES = frozenset({ALLOC_EXPORT, "_initialize", "_start"})
+_NOT_ENTRIES = frozenset({ALLOC_EXPORT, REACTOR_INIT, "_start"})
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class ModuleShape:
 
     entries: frozenset[str]
     imports: frozenset[str]
+    reactor: bool
 
 
 def _signature(ty: wasmtime.FuncType) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -90,4 +94,6 @@ def check_module(module: wasmtime.Module) -> ModuleShape:
     if not entries:
         raise SandboxError(
             BAD_MODULE, f"module exports no entry: a function {_show(ENTRY_SIGNATURE)}")
-    return ModuleShape(entries=entries, imports=frozenset(used))
+    init = exports.get(REACTOR_INIT)
+    reactor = isinstance(init, wasmtime.FuncType) and _signature(init) == ((), ())
+    return ModuleShape(entries=entries, imports=frozenset(used), reactor=reactor)

@@ -21,7 +21,7 @@ from typing import Optional
 import wasmtime
 
 from . import hostcalls
-from .abi import ALLOC_EXPORT, MEMORY_EXPORT, check_module
+from .abi import ALLOC_EXPORT, MEMORY_EXPORT, REACTOR_INIT, check_module
 from .errors import (
     APP_ERROR, BAD_MODULE, MEMORY_LIMIT, NO_SUCH_ENTRY, TIME_LIMIT, TRAP,
     SandboxError, TaskFailure,
@@ -59,6 +59,8 @@ class App:
     pre: wasmtime.InstancePre = field(repr=False)
     entries: frozenset[str]
     size: int
+    # Exports _initialize (a WASI "reactor"): called once per instance.
+    reactor: bool = False
 
 
 class Sandbox:
@@ -111,7 +113,7 @@ class Sandbox:
         except wasmtime.WasmtimeError as exc:
             raise SandboxError(BAD_MODULE, f"cannot link module: {_first_line(exc)}") from None
         app = App(sha256=sha, module=module, pre=pre, entries=shape.entries,
-                  size=len(module_bytes))
+                  size=len(module_bytes), reactor=shape.reactor)
         with self._lock:
             self._cache[sha] = app
             while len(self._cache) > self.config.cached_modules:
@@ -159,6 +161,8 @@ class Sandbox:
             instance = app.pre.instantiate(store)
             exports = instance.exports(store)
             task.memory = exports[MEMORY_EXPORT]
+            if app.reactor:
+                exports[REACTOR_INIT](store)
             ptr = exports[ALLOC_EXPORT](store, len(data))
             if len(data) and not ptr:
                 raise TaskFailure(MEMORY_LIMIT, f"memory limit: ng_alloc could not allocate the "
@@ -183,26 +187,26 @@ class Sandbox:
         if rc != 0:
             message = task.error or f"entry {entry} returned {rc}"
             if _at_memory_cap(store, task):
-                raise TaskFailure(MEMORY_LIMIT, f"memory limit of {limits.memory_bytes} bytes "
-                                                f"reached, then: {message}")
+                raise _memory_failure(store, task, message)
             raise TaskFailure(APP_ERROR, message)
         return task.result
 
     def _trap_failure(self, store, task, trap: wasmtime.Trap) -> TaskFailure:
         limits = task.limits
         code = trap.trap_code
-        if _at_memory_cap(store, task):
-            return TaskFailure(MEMORY_LIMIT, f"memory limit of {limits.memory_bytes} bytes "
-                                             f"reached, then: {_trap_text(trap)}")
         if code == wasmtime.TrapCode.INTERRUPT:
-            return TaskFailure(TIME_LIMIT, f"time limit exceeded: still running after "
-                                           f"{limits.seconds:g} s")
-        if code == wasmtime.TrapCode.OUT_OF_FUEL:
-            return TaskFailure(TIME_LIMIT, f"time limit exceeded: used all {limits.fuel} fuel")
-        text = _trap_text(trap)
+            cause = f"time limit exceeded: still running after {limits.seconds:g} s"
+        elif code == wasmtime.TrapCode.OUT_OF_FUEL:
+            cause = f"time limit exceeded: used all {limits.fuel} fuel"
+        else:
+            cause = _trap_text(trap)
+        if _at_memory_cap(store, task):
+            return _memory_failure(store, task, cause)
+        if code in (wasmtime.TrapCode.INTERRUPT, wasmtime.TrapCode.OUT_OF_FUEL):
+            return TaskFailure(TIME_LIMIT, cause)
         if task.error:
-            text = f"{text} (set_error: {task.error})"
-        return TaskFailure(TRAP, text)
+            cause = f"{cause} (set_error: {task.error})"
+        return TaskFailure(TRAP, cause)
 
     def close(self) -> None:
         """Stop the watchdog thread. Running tasks finish; new ones fail."""
@@ -210,21 +214,50 @@ class Sandbox:
 
 
 def _at_memory_cap(store, task) -> bool:
-    """True when the module cannot grow memory by even one page: any failure
-    in that state is blamed on the memory limit (wasmtime's C API makes a
-    refused memory.grow return -1 rather than trap, so we infer it)."""
+    """Whether a failure should be blamed on the memory limit.
+
+    wasmtime's C API makes a refused ``memory.grow`` return -1 (malloc then
+    returns NULL) instead of trapping, and does not report refusals, so this
+    is inferred: the task failed with less than an eighth of its limit (at
+    least two pages) left to grow into. The original cause stays in the
+    message, so a wrong guess loses no information.
+    """
     if task.memory is None:
         return False
     try:
         size = task.memory.data_len(store)
     except wasmtime.WasmtimeError:
         return False
-    return size + WASM_PAGE > task.limits.memory_bytes
+    limit = task.limits.memory_bytes
+    return limit - size < max(2 * WASM_PAGE, limit // 8)
+
+
+def _memory_failure(store, task, cause: str) -> TaskFailure:
+    size = task.memory.data_len(store)
+    return TaskFailure(MEMORY_LIMIT, f"memory limit: {size} of {task.limits.memory_bytes} "
+                                     f"bytes in use when the task failed: {cause}")
 
 
 def _trap_text(trap: wasmtime.Trap) -> str:
-    # wasmtime appends a multi-line wasm backtrace; the first line is the cause.
-    return _first_line(trap.message).removeprefix("wasm trap: ")
+    """The cause of a trap, with the innermost named wasm function.
+
+    wasmtime's message is "error while executing at wasm backtrace: ...
+    Caused by: wasm trap: CAUSE" (or just "wasm trap: CAUSE"): keep CAUSE.
+    """
+    text = trap.message
+    if "Caused by:" in text:
+        # anyhow's chain: "    0: outer\n    1: wasm trap: inner".
+        lines = text.split("Caused by:", 1)[1].strip().splitlines()
+        cause = "; ".join(line.strip().split(": ", 1)[-1] if line.strip()[:1].isdigit()
+                          else line.strip() for line in lines if line.strip())
+    else:
+        cause = _first_line(text)
+    cause = cause.replace("wasm trap: ", "")
+    try:
+        names = [f.func_name for f in trap.frames if f.func_name]
+    except Exception:  # noqa: BLE001 - the backtrace is a nicety
+        names = []
+    return f"{cause} (in {names[0].removesuffix('.command_export')})" if names else cause
 
 
 def _first_line(exc) -> str:
