@@ -1,0 +1,267 @@
+"""The agent's main loop: pop, run, ack, heartbeat, drain."""
+
+from collections import deque
+
+from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.task import LoopingCall, deferLater
+from twisted.logger import Logger
+
+from naclgrid.agent.acker import AckQueue, PendingAck
+from naclgrid.client.backoff import Backoff
+from naclgrid.client.errors import GridAPIError, GridError
+
+# Refusals of pop that no retry can fix: the key is wrong or lacks the role.
+FATAL_POP_ERRORS = frozenset({"unauthorized", "forbidden", "bad_request"})
+
+
+class Held:
+    """A task whose lease this agent holds, from pop until the server decided
+    about its result."""
+
+    __slots__ = ("task", "lease_id", "expires", "state", "renewed")
+
+    def __init__(self, task, now):
+        self.task = task
+        self.lease_id = task["lease_id"]
+        self.expires = float(task.get("lease_expires") or now + 60)
+        self.state = "queued"  # queued -> running -> acking
+        self.renewed = now
+
+    @property
+    def key(self):
+        return (self.task["job_id"], self.task["slot"])
+
+
+class AgentStopped(Exception):
+    """The agent stopped because the server refused it for good."""
+
+
+class Agent:
+    """Runs tasks from one server until :meth:`drain` or :meth:`stop`.
+
+    ``prefetch`` extra tasks are popped beyond the free slots, so that a slot
+    that frees finds its next task already here (tiny tasks are otherwise
+    bound by one round trip each); their leases are heartbeaten like the
+    others.
+    """
+
+    log = Logger()
+
+    def __init__(self, api, executor, clock, stats, *, slots, node, applications=None,
+                 poll_wait=10, prefetch=None, backoff=None):
+        self._api = api
+        self._executor = executor
+        self._clock = clock
+        self.stats = stats
+        self.slots = slots
+        self.node = node
+        self._applications = applications
+        self._poll_wait = poll_wait
+        self._prefetch = slots if prefetch is None else prefetch
+        self._backoff = backoff or Backoff(initial=0.25, maximum=10.0)
+        self._held = {}
+        self._queue = deque()
+        self._running = 0
+        self._draining = False
+        self._capacity_waiter = None
+        self._done = Deferred()
+        self._error = None
+        self._acks = AckQueue(api, clock, self._settled, self._server_state)
+        self._heartbeat = LoopingCall(self._beat)
+        self._heartbeat.clock = clock
+        self._hb_interval = None
+        stats.slots = slots
+
+    # -- lifecycle ---------------------------------------------------------
+    def start(self):
+        """Begin working; returns a Deferred that fires when the agent has
+        stopped (after a drain), or fails with :class:`AgentStopped`."""
+        ensureDeferred(self._pop_loop()).addErrback(self._crashed)
+        return self._done
+
+    def drain(self):
+        """Stop popping; finish what is held and deliver its results."""
+        if self._draining:
+            return
+        self._draining = True
+        self.stats.draining = True
+        self.log.info("draining: {n} task(s) held", n=len(self._held))
+        self._wake()
+        self._maybe_done()
+
+    def stop(self):
+        """Stop at once, whatever is held (its leases expire on the server)."""
+        self._draining = True
+        self._finish()
+
+    @property
+    def held(self):
+        return len(self._held)
+
+    def _crashed(self, failure):
+        self.log.failure("agent loop crashed", failure)
+        self._error = failure
+        self._finish()
+
+    def _finish(self):
+        if self._heartbeat.running:
+            self._heartbeat.stop()
+        if not self._done.called:
+            if self._error is not None:
+                self._done.errback(self._error)
+            else:
+                self._done.callback(None)
+
+    def _maybe_done(self):
+        if self._draining and not self._held and not self._popping:
+            ensureDeferred(self._after_acks())
+
+    async def _after_acks(self):
+        await self._acks.when_empty()
+        if not self._held:
+            self._finish()
+
+    # -- popping -----------------------------------------------------------
+    _popping = False
+
+    async def _pop_loop(self):
+        while not self._draining:
+            want = self.slots + self._prefetch - self._unstarted() - self._running
+            if want <= 0:
+                await self._capacity()
+                continue
+            self._popping = True
+            try:
+                tasks = await self._api.pop(max=min(want, 256), wait=self._poll_wait,
+                                            node=self.node, applications=self._applications,
+                                            retries=0)
+            except GridAPIError as exc:
+                if exc.code in FATAL_POP_ERRORS:
+                    self._error = AgentStopped(f"the server refused this agent: {exc}")
+                    self._draining = True
+                    break
+                await self._unreachable(exc)
+                continue
+            except GridError as exc:
+                await self._unreachable(exc)
+                continue
+            finally:
+                self._popping = False
+            self._backoff.reset()
+            self._server_state("ok")
+            for task in tasks:
+                self._accept(task)
+            self._dispatch()
+        self._maybe_done()
+
+    async def _unreachable(self, exc):
+        self._server_state("unreachable")
+        delay = self._backoff.next_delay()
+        self.log.info("pop failed ({error}); retry in {delay:.1f}s", error=exc, delay=delay)
+        await deferLater(self._clock, delay, lambda: None)
+
+    def _capacity(self):
+        self._capacity_waiter = Deferred()
+        return self._capacity_waiter
+
+    def _wake(self):
+        waiter, self._capacity_waiter = self._capacity_waiter, None
+        if waiter is not None:
+            waiter.callback(None)
+
+    def _unstarted(self):
+        return len(self._queue)
+
+    # -- running -----------------------------------------------------------
+    def _accept(self, task):
+        now = self._clock.seconds()
+        held = Held(task, now)
+        self._held[held.key] = held
+        self._queue.append(held)
+        self._tune_heartbeat(held.expires - now)
+
+    def _dispatch(self):
+        while self._running < self.slots and self._queue:
+            held = self._queue.popleft()
+            if held.key not in self._held:  # its lease was lost while it waited
+                continue
+            held.state = "running"
+            self._running += 1
+            self.stats.running = self._running
+            self.stats.current_job = held.task["job_id"]
+            self._executor.run(held.task).addBoth(self._ran, held)
+
+    def _ran(self, outcome, held):
+        self._running -= 1
+        self.stats.running = self._running
+        if held.key not in self._held or self._held[held.key] is not held:
+            pass  # lease lost meanwhile: nobody wants this result
+        elif not hasattr(outcome, "ok"):
+            # Could not prepare the task (a download failed): not the task's
+            # fault, so let its lease expire and another attempt run it.
+            self.log.warn("task {job}/{slot} not run: {error}", job=held.task["job_id"],
+                          slot=held.task["slot"], error=outcome.getErrorMessage())
+            del self._held[held.key]
+        else:
+            held.state = "acking"
+            self.stats.finished(outcome.ok)
+            self._acks.add(PendingAck(held.task["job_id"], held.task["slot"], held.lease_id,
+                                      outcome.result, outcome.error))
+            self.stats.unacked = len(self._acks)
+        self._dispatch()
+        self._wake()
+        self._maybe_done()
+        return None
+
+    def _settled(self, key, accepted):
+        self._held.pop(key, None)
+        self.stats.unacked = len(self._acks)
+        if not accepted:
+            self.stats.lost += 1
+        self._maybe_done()
+
+    def _server_state(self, state):
+        self.stats.server = state
+
+    # -- heartbeats --------------------------------------------------------
+    def _tune_heartbeat(self, lease_left):
+        # Renew at a third of the lease, so that two lost heartbeats in a row
+        # still leave the lease alive.
+        interval = max(1.0, min(30.0, lease_left / 3))
+        if self._hb_interval is not None and interval >= self._hb_interval:
+            return
+        self._hb_interval = interval
+        if self._heartbeat.running:
+            self._heartbeat.stop()
+        self._heartbeat.start(interval, now=False)
+
+    def _beat(self):
+        now = self._clock.seconds()
+        due = [h for h in self._held.values() if now - h.renewed >= self._hb_interval * 0.9]
+        if not due:
+            return None
+        leases = [(h.task["job_id"], h.task["slot"], h.lease_id) for h in due]
+        return self._api.heartbeat(leases, node=self.node).addCallbacks(
+            self._renewed, self._beat_failed, callbackArgs=(due, now))
+
+    def _renewed(self, answers, due, sent_at):
+        for held, answer in zip(due, answers):
+            if self._held.get(held.key) is not held:
+                continue
+            if answer.get("ok"):
+                held.renewed = sent_at
+                if answer.get("lease_expires"):
+                    held.expires = float(answer["lease_expires"])
+            else:
+                self.log.info("lease of {job}/{slot} lost", job=held.task["job_id"],
+                              slot=held.task["slot"])
+                del self._held[held.key]
+                self._acks.drop(held.key)
+                self.stats.lost += 1
+        self._wake()
+        self._maybe_done()
+
+    def _beat_failed(self, failure):
+        failure.trap(GridError)
+        self._server_state("unreachable")
+        self.log.info("heartbeat failed: {error}", error=failure.getErrorMessage())

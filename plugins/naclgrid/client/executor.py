@@ -1,0 +1,116 @@
+"""Run one popped task in the sandbox: the code the agent and a computing
+master share.
+
+Modules and job files come through a :class:`FileCache`; a compiled module is
+kept in memory per sha256 (compiling costs far more than instantiating).
+Sandbox calls run on a thread pool, because the sandbox releases the GIL
+while wasm runs and so several slots really compute in parallel.
+"""
+
+from collections import OrderedDict
+
+from twisted.internet.defer import ensureDeferred
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
+
+
+class Outcome:
+    """What became of a task: ``result`` bytes, or ``error`` text to report."""
+
+    __slots__ = ("result", "error")
+
+    def __init__(self, result=None, error=None):
+        self.result = result
+        self.error = error
+
+    @property
+    def ok(self):
+        return self.error is None
+
+    def __repr__(self):
+        return f"Outcome(error={self.error!r})" if self.error else f"Outcome({len(self.result)} bytes)"
+
+
+def default_sandbox():
+    from naclgrid.sandbox import Sandbox
+
+    return Sandbox()
+
+
+def task_limits(limits):
+    """The sandbox's Limits for a task's ``limits`` dict (missing or null
+    values keep the sandbox defaults)."""
+    from naclgrid.sandbox.limits import Limits
+
+    known = {k: v for k, v in (limits or {}).items()
+             if k in ("memory_bytes", "fuel", "seconds") and v is not None}
+    return Limits(**known)
+
+
+class TaskExecutor:
+    """``run(task)`` fires with an :class:`Outcome`. It fails only when the
+    task could not be prepared (a download failed): the caller then leaves the
+    lease to expire rather than blame the task."""
+
+    log = Logger()
+
+    def __init__(self, cache, reactor, threadpool, sandbox=None, limits_factory=task_limits,
+                 max_modules=16):
+        self._cache = cache
+        self._reactor = reactor
+        self._pool = threadpool
+        self._sandbox = sandbox
+        self._limits = limits_factory
+        self._apps = OrderedDict()
+        self._max_modules = max_modules
+
+    @property
+    def sandbox(self):
+        if self._sandbox is None:
+            self._sandbox = default_sandbox()
+        return self._sandbox
+
+    def run(self, task):
+        return ensureDeferred(self._run(task))
+
+    async def _run(self, task):
+        files = {f["name"]: f["sha256"] for f in task.get("files", ())}
+        for sha in files.values():
+            await self._cache.ensure(sha)
+        try:
+            app = await self._app(task["module"]["sha256"])
+        except Exception as exc:  # a refused module fails the task, not the agent
+            return Outcome(error=_describe(exc))
+        try:
+            limits = self._limits(task.get("limits"))
+        except ValueError as exc:
+            return Outcome(error=f"bad_limits: {exc}")
+        from base64 import b64decode
+
+        data = b64decode(task["input_b64"]) if "input_b64" in task else task["input"]
+        try:
+            result = await deferToThreadPool(
+                self._reactor, self._pool, self.sandbox.run, app, task["entry"], data,
+                self._cache.reader(files), limits)
+        except Exception as exc:
+            return Outcome(error=_describe(exc))
+        return Outcome(result=bytes(result))
+
+    async def _app(self, sha256):
+        app = self._apps.get(sha256)
+        if app is not None:
+            self._apps.move_to_end(sha256)
+            return app
+        module = await self._cache.read(sha256)
+        app = await deferToThreadPool(self._reactor, self._pool, self.sandbox.load, module)
+        self._apps[sha256] = app
+        while len(self._apps) > self._max_modules:
+            self._apps.popitem(last=False)
+        return app
+
+
+def _describe(exc):
+    kind = getattr(exc, "kind", None)
+    if kind is not None:
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
