@@ -1,0 +1,194 @@
+"""Agent endpoints: pop, ack, ack_many, heartbeat, files, nodes.
+
+Agents and admins may call all of them. A submitter may act as the agent of
+its own job (a master computing its own tasks): pop with that ``job_id``,
+ack and heartbeat its leases, download its files.
+"""
+
+import re
+
+from twisted.internet.defer import ensureDeferred, gatherResults
+
+from naclgrid.api.endpoint import ADMIN, AGENT, SUBMITTER, AGENT_ROLES, endpoint, job_id_of
+from naclgrid.api.errors import ApiError, json_response
+from naclgrid.api.jobs import decode_b64, json_list
+from naclgrid.api.views import node_json, task_json
+from naclgrid.errors import GridError
+from naclgrid.model import ACK_DUPLICATE, Lease
+
+ALL_ROLES = (SUBMITTER, AGENT, ADMIN)
+_NODE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_APP_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,300}$")
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_LEASE_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+
+
+def install(app):
+    """Register the agent routes on the NaclgridAPI Klein app."""
+
+    @endpoint(app, "pop", ALL_ROLES)
+    async def pop(self, request, principal, params):
+        job_id = job_id_of(params, required=False)
+        owner = None
+        if principal.role == SUBMITTER:
+            if job_id is None:
+                raise ApiError("forbidden", "a submitter key may pop only with job_id of its own job", 403)
+            owner = principal.user
+        node = params.text("node", max_length=64) or f"key-{principal.key_id}"
+        if not _NODE_RE.match(node):
+            raise ApiError("bad_request", "'node' must be 1-64 characters of A-Z a-z 0-9 _ . -")
+        tasks = await self.grid.pop(
+            node,
+            principal.user,
+            max=params.integer("max", 1, 256, default=1),
+            applications=applications_of(params),
+            job_id=job_id,
+            wait=params.number("wait", 0, 60, default=0.0),
+            owner=owner,
+        )
+        limits = self.settings.task_limits
+        apps = self.settings.applications
+        return json_response(request, {"tasks": [task_json(t, apps, limits) for t in tasks]})
+
+    @endpoint(app, "ack", ALL_ROLES, limit="result")
+    async def ack(self, request, principal, params):
+        job_id = job_id_of(params)
+        slot = params.integer("slot", 0, 2**53, required=True)
+        lease_id = lease_id_of(params.text("lease_id", required=True, max_length=128))
+        if params.has("result") == params.has("error"):
+            raise ApiError("bad_request", "send exactly one of 'result' and 'error'")
+        result = params.raw("result")
+        error = params.text("error", max_length=self.settings.max_error_bytes)
+        if result is not None and len(result) > self.max_result_bytes:
+            raise ApiError("too_large", f"results are limited to {self.max_result_bytes} bytes", 413)
+        await self.check_own_job(principal, job_id)
+        outcome = await self.grid.ack(job_id, slot, lease_id, result=result, error=error)
+        return json_response(request, ack_json(outcome))
+
+    @endpoint(app, "ack_many", ALL_ROLES, accept=("json",), limit="batch")
+    async def ack_many(self, request, principal, params):
+        items = json_list(params.json, "acks", self.max_batch_items)
+        # Each ack stands alone; issuing them together lets a Redis store pipeline them.
+        results = await gatherResults(
+            [ensureDeferred(self.ack_one(principal, index, item)) for index, item in enumerate(items)]
+        )
+        return json_response(request, {"results": results})
+
+    @endpoint(app, "heartbeat", ALL_ROLES, accept=("json",), limit="small")
+    async def heartbeat(self, request, principal, params):
+        items = json_list(params.json, "leases", self.max_batch_items)
+        node = params.json.get("node")
+        if node is not None and (not isinstance(node, str) or not _NODE_RE.match(node)):
+            raise ApiError("bad_request", "'node' must be 1-64 characters of A-Z a-z 0-9 _ . -")
+        leases = [lease_of(item, f"leases[{index}]") for index, item in enumerate(items)]
+        allowed = [await self.owns_job(principal, lease.job_id) for lease in leases]
+        mine = [lease for lease, ok in zip(leases, allowed) if ok]
+        expiries = iter(await self.grid.heartbeat(mine, node=node) if mine else [])
+        answer = []
+        for lease, ok in zip(leases, allowed):
+            expires = next(expiries) if ok else None
+            answer.append({"job_id": lease.job_id, "slot": lease.slot, "lease_id": lease.lease_id,
+                           "ok": expires is not None, "lease_expires": expires})
+        return json_response(request, {"leases": answer})
+
+    @endpoint(app, "files", ALL_ROLES, methods=("GET",), path="/files/<sha256>")
+    async def files(self, request, principal, params, sha256):
+        if not _SHA256_RE.match(sha256):
+            raise ApiError("bad_request", "files are addressed by lower-case hex sha256")
+        if principal.role == SUBMITTER and not await self.may_read_file(principal, sha256):
+            raise GridError("No such file.", code="no_such_file", status=404)
+        etag = f'"{sha256}"'.encode("ascii")
+        request.setHeader(b"etag", etag)
+        request.setHeader(b"cache-control", b"private, max-age=31536000, immutable")
+        if etag in (request.getHeader(b"if-none-match") or b"").replace(b" ", b"").split(b","):
+            request.setResponseCode(304)
+            return b""
+        data = await self.grid.get_file(sha256)
+        request.setHeader(b"content-type", b"application/octet-stream")
+        return data
+
+    @endpoint(app, "nodes", AGENT_ROLES, methods=("GET",))
+    async def nodes(self, request, principal, params):
+        nodes = await self.grid.nodes()
+        return json_response(request, {"nodes": [node_json(n) for n in nodes]})
+
+
+class AgentHelpers:
+    """Ownership checks the agent routes share (mixed into NaclgridAPI)."""
+
+    async def owns_job(self, principal, job_id):
+        if principal.role != SUBMITTER:
+            return True
+        try:
+            await self.grid.get_job(job_id, owner=principal.user)
+        except GridError:
+            return False
+        return True
+
+    async def check_own_job(self, principal, job_id):
+        if principal.role == SUBMITTER:
+            # NoSuchJob for another user's job: never reveal that it exists.
+            await self.grid.get_job(job_id, owner=principal.user)
+
+    async def may_read_file(self, principal, sha256):
+        if any(ref.sha256 == sha256 for ref in self.settings.applications.values()):
+            return True
+        for status in await self.grid.list_jobs(owner=principal.user):
+            if any(f["sha256"] == sha256 for f in status.get("files", ())):
+                return True
+        return False
+
+    async def ack_one(self, principal, index, item):
+        try:
+            if not isinstance(item, dict):
+                raise ApiError("bad_request", f"acks[{index}] must be an object")
+            lease = lease_of(item, f"acks[{index}]")
+            has_result, has_error = "result_b64" in item, "error" in item
+            if has_result == has_error:
+                raise ApiError("bad_request", f"acks[{index}] needs exactly one of result_b64, error")
+            result = decode_b64(item["result_b64"], f"acks[{index}].result_b64") if has_result else None
+            error = item.get("error")
+            if has_error and (not isinstance(error, str) or len(error) > self.settings.max_error_bytes):
+                raise ApiError("bad_request", f"acks[{index}].error must be a string up to "
+                               f"{self.settings.max_error_bytes} characters")
+            if result is not None and len(result) > self.max_result_bytes:
+                raise ApiError("too_large", f"results are limited to {self.max_result_bytes} bytes", 413)
+            await self.check_own_job(principal, lease.job_id)
+            outcome = await self.grid.ack(lease.job_id, lease.slot, lease.lease_id,
+                                          result=result, error=error)
+        except GridError as failure:
+            return {"ok": False, "error": failure.code, "message": failure.message}
+        return ack_json(outcome)
+
+
+def ack_json(outcome):
+    return {"ok": True, "duplicate": True} if outcome == ACK_DUPLICATE else {"ok": True}
+
+
+def applications_of(params):
+    text = params.text("applications", max_length=4096)
+    if not text:
+        return None
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if len(names) > 64 or not all(_APP_RE.match(name) for name in names):
+        raise ApiError("bad_request", "'applications' is a comma list of up to 64 application names")
+    return names
+
+
+def lease_id_of(text):
+    if not _LEASE_ID_RE.match(text):
+        raise ApiError("bad_request", "'lease_id' is not a lease id")
+    return text
+
+
+def lease_of(item, where):
+    if not isinstance(item, dict):
+        raise ApiError("bad_request", f"{where} must be an object")
+    job_id, slot, lease_id = item.get("job_id"), item.get("slot"), item.get("lease_id")
+    if not isinstance(job_id, str) or not 0 < len(job_id) <= 128:
+        raise ApiError("bad_request", f"{where}.job_id must be a job id")
+    if not isinstance(slot, int) or isinstance(slot, bool) or slot < 0:
+        raise ApiError("bad_request", f"{where}.slot must be a slot number")
+    if not isinstance(lease_id, str):
+        raise ApiError("bad_request", f"{where}.lease_id must be a string")
+    return Lease(job_id, slot, lease_id_of(lease_id))
