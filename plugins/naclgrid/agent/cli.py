@@ -14,7 +14,7 @@ from naclgrid.agent.status import StatusLine
 from naclgrid.agent.worker import Agent, AgentStopped
 from naclgrid.client.api import GridAPI
 from naclgrid.client.credentials import credentials_for
-from naclgrid.client.executor import TaskExecutor
+from naclgrid.client.executor import TaskExecutor, in_threadpool
 from naclgrid.client.filecache import FileCache
 from naclgrid.client.grid import treq_client
 from naclgrid.client.transport import Transport
@@ -33,7 +33,7 @@ def build_agent(config, reactor, stats=None, sandbox=None, http=None):
     # One thread per slot, plus one so compiling a new module never waits for a slot.
     threads = ThreadPool(minthreads=0, maxthreads=config.slots + 1, name="naclgrid-slots")
     cache = FileCache(f"{config.cache_dir}/files", api.download, config.cache_max_bytes)
-    executor = TaskExecutor(cache, reactor, threads, sandbox=sandbox)
+    executor = TaskExecutor(cache, in_threadpool(reactor, threads), sandbox=sandbox)
     stats = stats or AgentStats(reactor)
     agent = Agent(api, executor, reactor, stats, slots=config.slots, node=config.node,
                   applications=config.applications, poll_wait=config.poll_wait,

@@ -31,6 +31,13 @@ class Outcome:
         return f"Outcome(error={self.error!r})" if self.error else f"Outcome({len(self.result)} bytes)"
 
 
+def in_threadpool(reactor, threadpool):
+    """``in_thread`` for :class:`TaskExecutor`: call on ``threadpool``."""
+    def call(function, *args):
+        return deferToThreadPool(reactor, threadpool, function, *args)
+    return call
+
+
 def default_sandbox():
     from naclgrid.sandbox import Sandbox
 
@@ -48,17 +55,17 @@ def task_limits(limits):
 
 
 class TaskExecutor:
-    """``run(task)`` fires with an :class:`Outcome`. It fails only when the
+    """``in_thread(function, *args)`` returns a Deferred of the call made on a
+    worker thread. ``run(task)`` fires with an :class:`Outcome`. It fails only when the
     task could not be prepared (a download failed): the caller then leaves the
     lease to expire rather than blame the task."""
 
     log = Logger()
 
-    def __init__(self, cache, reactor, threadpool, sandbox=None, limits_factory=task_limits,
+    def __init__(self, cache, in_thread, sandbox=None, limits_factory=task_limits,
                  max_modules=16):
         self._cache = cache
-        self._reactor = reactor
-        self._pool = threadpool
+        self._in_thread = in_thread
         self._sandbox = sandbox
         self._limits = limits_factory
         self._apps = OrderedDict()
@@ -89,9 +96,8 @@ class TaskExecutor:
 
         data = b64decode(task["input_b64"]) if "input_b64" in task else task["input"]
         try:
-            result = await deferToThreadPool(
-                self._reactor, self._pool, self.sandbox.run, app, task["entry"], data,
-                self._cache.reader(files), limits)
+            result = await self._in_thread(self.sandbox.run, app, task["entry"], data,
+                                           self._cache.reader(files), limits)
         except Exception as exc:
             return Outcome(error=_describe(exc))
         return Outcome(result=bytes(result))
@@ -102,7 +108,7 @@ class TaskExecutor:
             self._apps.move_to_end(sha256)
             return app
         module = await self._cache.read(sha256)
-        app = await deferToThreadPool(self._reactor, self._pool, self.sandbox.load, module)
+        app = await self._in_thread(self.sandbox.load, module)
         self._apps[sha256] = app
         while len(self._apps) > self._max_modules:
             self._apps.popitem(last=False)

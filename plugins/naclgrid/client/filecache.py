@@ -45,11 +45,12 @@ class FileCache:
             d = Deferred()
             d.callback(path)
             return d
-        if sha256 not in self._inflight:
-            self._inflight[sha256] = []
-            ensureDeferred(self._fetch(sha256, path))
         waiter = Deferred()
-        self._inflight[sha256].append(waiter)
+        if sha256 in self._inflight:
+            self._inflight[sha256].append(waiter)
+        else:
+            self._inflight[sha256] = [waiter]
+            ensureDeferred(self._fetch(sha256, path))
         return waiter
 
     def read(self, sha256):

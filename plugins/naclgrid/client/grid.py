@@ -74,14 +74,15 @@ class Grid:
     def executor(self):
         """The sandbox runner a computing master uses (built on first use)."""
         if self._executor is None:
-            from naclgrid.client.executor import TaskExecutor
+            from naclgrid.client.executor import TaskExecutor, in_threadpool
             from naclgrid.client.filecache import FileCache
 
             cache_dir = self._cache_dir or os.path.join(
                 os.path.expanduser("~"), ".cache", "naclgrid", "files")
             cache = FileCache(cache_dir, self.api.download)
-            self._executor = TaskExecutor(cache, self.clock, self.clock.getThreadPool(),
-                                          sandbox=self._sandbox)
+            self._executor = TaskExecutor(
+                cache, in_threadpool(self.clock, self.clock.getThreadPool()),
+                sandbox=self._sandbox)
         return self._executor
 
     def close(self):
