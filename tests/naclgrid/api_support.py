@@ -143,7 +143,7 @@ def multipart(fields, files, boundary="naclgrid-test-boundary-8d1f"):
 class ApiEnv:
     """Everything a REST test needs, on one Clock."""
 
-    def __init__(self, limits=None, settings=None):
+    def __init__(self, limits=None, settings=None, twisted_parses_forms=False):
         from naclgrid.api import ApiSettings, NaclgridAPI
         from naclgrid.auth import Authenticator, KeyService
         from naclgrid.grid import Grid
@@ -160,6 +160,15 @@ class ApiEnv:
         self.api = NaclgridAPI(self.grid, Authenticator(self.keys, self.store, self.clock),
                                self.clock, settings)
         self.stub = StubTreq(self.api.resource())
+        if not twisted_parses_forms:
+            # As a host should serve the API: the API reads bodies itself, under its
+            # limits, so twisted.web need not parse (and copy) form uploads first.
+            from functools import partial
+
+            from twisted.web.server import Request
+
+            site = self.stub._agent._serverFactory
+            site.requestFactory = partial(Request, parsePOSTFormSubmission=False)
         result_of(self.store.put_blob(ECHO_WASM))
 
     def client(self, role, user=None):

@@ -10,9 +10,9 @@ from tests.naclgrid.api_support import ECHO, ApiEnv
 BINARY = bytes(range(256)) * 4 + b"\r\n--boundary\x00"
 
 
-@pytest.fixture
-def env():
-    return ApiEnv()
+@pytest.fixture(params=[False, True], ids=["api-parses", "twisted-parses-too"])
+def env(request):
+    return ApiEnv(twisted_parses_forms=request.param)
 
 
 @pytest.fixture
