@@ -92,12 +92,14 @@ class AckQueue:
                 except GridError as exc:
                     # Unreachable or 5xx: put the batch back in front, wait, retry.
                     self._queue[:0] = batch
+                    self._inflight = 0
                     self._on_server("unreachable")
                     delay = self._backoff.next_delay()
                     self.log.info("ack failed ({error}); retry in {delay:.1f}s",
                                   error=exc, delay=delay)
                     await deferLater(self._clock, delay, lambda: None)
                     continue
+                self._inflight = 0
                 self._backoff.reset()
                 self._on_server("ok")
                 self._settle(batch, answers)

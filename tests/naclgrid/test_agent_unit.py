@@ -1,0 +1,256 @@
+"""The agent's loop against the real REST API over StubTreq, on a Clock."""
+
+import io
+
+import pytest
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.task import Clock
+
+from naclgrid.agent.acker import AckQueue, PendingAck
+from naclgrid.agent.stats import AgentStats
+from naclgrid.agent.status import StatusLine
+from naclgrid.agent.worker import Agent, AgentStopped
+from naclgrid.client import Grid
+from naclgrid.client.api import GridAPI
+from naclgrid.client.credentials import BearerKey
+from naclgrid.client.errors import GridAPIError, GridUnavailable
+from naclgrid.client.executor import TaskExecutor
+from naclgrid.client.filecache import FileCache
+from naclgrid.client.transport import Transport
+from tests.naclgrid.agent_support import FakeSandbox, InlineThreads
+from tests.naclgrid.api_support import BASE, ApiEnv, result_of
+
+
+@pytest.fixture
+def env():
+    return ApiEnv()
+
+
+def new_key(env, role, user=None):
+    return result_of(env.keys.create(role, user))[0]
+
+
+def make_agent(env, tmp_path, threads=None, slots=2, key=None, prefetch=0):
+    key = key or new_key(env, "agent")
+    api = GridAPI(Transport(env.stub, BASE + "/", BearerKey(key), env.clock))
+    sandbox = FakeSandbox()
+    executor = TaskExecutor(FileCache(tmp_path / "cache", api.download),
+                            threads or InlineThreads(), sandbox=sandbox)
+    agent = Agent(api, executor, env.clock, AgentStats(env.clock), slots=slots, node="n1",
+                  poll_wait=5, prefetch=prefetch)
+    return agent, sandbox
+
+
+def submitter(env):
+    return Grid(BASE + "/", new_key(env, "submitter", "alice"), reactor=env.clock,
+                http=env.stub, compute=False)
+
+
+def settle(env, seconds=1.0, step=0.25):
+    for _ in range(int(seconds / step)):
+        env.advance(step)
+
+
+def job_with_tasks(env, grid, inputs, entry="upper", **options):
+    from twisted.internet.defer import ensureDeferred
+
+    async def make():
+        job = await grid.new_job("echo", **options)
+        await job.start()
+        await job.fork_many(entry, inputs)
+        return job
+    d = ensureDeferred(make())
+    env.stub.flush()
+    return result_of(d)
+
+
+def results(env, job, slots):
+    outcome = job.grid.api.fetch_many(job.job_id, slots)
+    env.stub.flush()
+    return {item["slot"]: item.get("result", item.get("error")) for item in result_of(outcome)}
+
+
+def test_agent_runs_and_acks_queued_tasks(env, tmp_path):
+    job = job_with_tasks(env, submitter(env), [b"a", b"b", b"c"])
+    agent, sandbox = make_agent(env, tmp_path)
+    agent.start()
+    settle(env)
+    assert results(env, job, [0, 1, 2]) == {0: b"A", 1: b"B", 2: b"C"}
+    assert agent.stats.done == 3 and agent.held == 0
+    assert len(sandbox.loaded) == 1  # compiled once, reused
+
+
+def test_a_failing_task_is_acked_with_the_sandbox_error(env, tmp_path):
+    job = job_with_tasks(env, submitter(env), [b"x"], entry="explode", max_attempts=1)
+    agent, _ = make_agent(env, tmp_path)
+    agent.start()
+    settle(env)
+    assert results(env, job, [0]) == {0: "trap: boom in explode"}
+    assert agent.stats.failed == 1
+
+
+def test_the_agent_wakes_up_when_work_arrives(env, tmp_path):
+    agent, _ = make_agent(env, tmp_path)
+    agent.start()
+    settle(env, 2)
+    job = job_with_tasks(env, submitter(env), [b"late"])
+    settle(env, 0.5)
+    assert results(env, job, [0]) == {0: b"LATE"}
+
+
+def test_slots_bound_how_many_tasks_run_at_once(env, tmp_path):
+    job = job_with_tasks(env, submitter(env), [b"%d" % i for i in range(5)])
+    threads = InlineThreads(manual=True)
+    agent, _ = make_agent(env, tmp_path, threads=threads, slots=2, prefetch=1)
+    agent.start()
+    settle(env)
+    # 2 loads+runs in flight at most: loading the module comes first.
+    threads.release()
+    settle(env)
+    assert len(threads.pending) == 2 and agent.stats.running == 2
+    assert agent.held == 3  # two running, one prefetched
+    while threads.pending:
+        threads.release()
+        settle(env)
+    assert results(env, job, list(range(5))) == {i: b"%d" % i for i in range(5)}
+
+
+def test_heartbeats_keep_the_lease_of_a_long_task(env, tmp_path):
+    job = job_with_tasks(env, submitter(env), [b"slow"], lease_seconds=5)
+    threads = InlineThreads(manual=True)
+    agent, _ = make_agent(env, tmp_path, threads=threads, slots=1)
+    agent.start()
+    settle(env)
+    threads.release()  # the module load
+    settle(env, 20)  # four leases long
+    assert len(threads.pending) == 1
+    threads.release()
+    settle(env)
+    assert results(env, job, [0]) == {0: b"SLOW"}
+    assert agent.stats.lost == 0
+
+
+def test_drain_finishes_running_tasks_then_stops(env, tmp_path):
+    job = job_with_tasks(env, submitter(env), [b"a"])
+    threads = InlineThreads(manual=True)
+    agent, _ = make_agent(env, tmp_path, threads=threads, slots=1)
+    done = agent.start()
+    settle(env)
+    threads.release()
+    settle(env)
+    agent.drain()
+    settle(env, 6)  # the last long poll ends
+    assert not done.called
+    threads.release()
+    settle(env)
+    assert done.called
+    assert results(env, job, [0]) == {0: b"A"}
+
+
+def test_a_submitter_key_cannot_serve_as_an_agent(env, tmp_path):
+    agent, _ = make_agent(env, tmp_path, key=new_key(env, "submitter", "alice"))
+    done = agent.start()
+    settle(env)
+    failures = []
+    done.addErrback(failures.append)
+    assert failures and failures[0].check(AgentStopped)
+
+
+# -- the ack queue, over a scripted API -----------------------------------------------
+
+class ScriptedAPI:
+    def __init__(self):
+        self.calls = []
+        self.answers = []
+
+    def _next(self, name, payload):
+        self.calls.append((name, payload))
+        answer = self.answers.pop(0) if self.answers else Deferred()
+        if isinstance(answer, Exception):
+            return fail(answer)
+        return answer if isinstance(answer, Deferred) else succeed(answer)
+
+    def ack(self, job_id, slot, lease_id, result=None, error=None):
+        return self._next("ack", [(job_id, slot)])
+
+    def ack_many(self, acks):
+        return self._next("ack_many", [(a["job_id"], a["slot"]) for a in acks])
+
+
+def test_results_finished_during_an_ack_are_batched_into_the_next():
+    clock, api, settled = Clock(), ScriptedAPI(), []
+    first = Deferred()
+    api.answers = [first, [{"ok": True}, {"ok": True}]]
+    queue = AckQueue(api, clock, lambda key, ok: settled.append((key, ok)))
+    queue.add(PendingAck("j", 0, "l0", b"r"))
+    queue.add(PendingAck("j", 1, "l1", b"r"))
+    queue.add(PendingAck("j", 2, "l2", b"r"))
+    first.callback({"ok": True})
+    assert [name for name, _ in api.calls] == ["ack", "ack_many"]
+    assert api.calls[1][1] == [("j", 1), ("j", 2)]
+    assert settled == [(("j", 0), True), (("j", 1), True), (("j", 2), True)]
+    assert len(queue) == 0
+
+
+def test_a_result_survives_an_outage_and_is_delivered_later():
+    clock, api, settled = Clock(), ScriptedAPI(), []
+    api.answers = [GridUnavailable("down"), GridUnavailable("down"), {"ok": True}]
+    queue = AckQueue(api, clock, lambda key, ok: settled.append((key, ok)))
+    queue.add(PendingAck("j", 7, "l", b"r"))
+    assert settled == [] and len(queue) == 1
+    clock.pump([1] * 30)
+    assert settled == [(("j", 7), True)]
+    assert len(api.calls) == 3
+
+
+def test_a_stale_lease_drops_the_result_without_retrying():
+    clock, api, settled = Clock(), ScriptedAPI(), []
+    api.answers = [GridAPIError(409, "stale_lease", "too late")]
+    queue = AckQueue(api, clock, lambda key, ok: settled.append((key, ok)))
+    queue.add(PendingAck("j", 1, "l", b"r"))
+    clock.pump([1] * 10)
+    assert settled == [(("j", 1), False)] and len(api.calls) == 1
+
+
+def test_a_refused_batch_is_retried_item_by_item():
+    clock, api, settled = Clock(), ScriptedAPI(), []
+    first = Deferred()
+    api.answers = [first, GridAPIError(413, "too_large", "batch"), {"ok": True},
+                   GridAPIError(409, "job_stopped", "stopped")]
+    queue = AckQueue(api, clock, lambda key, ok: settled.append((key, ok)))
+    for slot in range(3):
+        queue.add(PendingAck("j", slot, "l", b"r"))
+    first.callback({"ok": True})
+    assert [name for name, _ in api.calls] == ["ack", "ack_many", "ack", "ack"]
+    assert settled == [(("j", 0), True), (("j", 1), True), (("j", 2), False)]
+
+
+# -- the status line ------------------------------------------------------------------
+
+def test_status_line_rewrites_itself_on_a_tty():
+    clock, out = Clock(), io.StringIO()
+    stats = AgentStats(clock)
+    stats.slots, stats.server, stats.current_job = 2, "ok", "job123"
+    line = StatusLine(out, clock, stats, tty=True, interval=0.5)
+    line.start()
+    stats.finished(True)
+    clock.advance(0.5)
+    line.stop()
+    text = out.getvalue()
+    assert text.count("\r\x1b[K") == 2 and text.endswith("\n")
+    assert "done 1 failed 0" in text and "job job123" in text and "running 0/2" in text
+
+
+def test_status_line_prints_plain_lines_only_on_change_otherwise():
+    clock, out = Clock(), io.StringIO()
+    stats = AgentStats(clock, window=10)
+    line = StatusLine(out, clock, stats, tty=False, plain_interval=10)
+    line.start()
+    clock.advance(10)
+    stats.finished(True)
+    clock.advance(10)
+    clock.advance(10)
+    lines = out.getvalue().splitlines()
+    assert "\r" not in out.getvalue()
+    assert len(lines) == 3  # start, after the task, and once the rate fell back to 0
+    assert "0.1 tasks/s" in lines[1] and "done 1" in lines[2]
