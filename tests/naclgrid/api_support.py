@@ -45,6 +45,11 @@ ECHO_WASM = b"\0asm\x01\0\0\0echo"
 ECHO = ("echo", hashlib.sha256(ECHO_WASM).hexdigest(), len(ECHO_WASM))
 
 
+# (method, path, status) of every reply any API test saw: test_openapi checks
+# that each status is documented for that operation.
+OBSERVED = []
+
+
 class Reply:
     def __init__(self, response, body):
         self.code = response.code
@@ -97,8 +102,13 @@ class ApiClient:
             all_headers.setdefault("Content-Type", content_type)
         url = f"{BASE}/{endpoint}"
         d = self.env.stub.request(method, url, params=query or {}, headers=all_headers, **kwargs)
+
+        def reply(body, response):
+            OBSERVED.append((method, "/" + endpoint, response.code))
+            return Reply(response, body)
+
         return Pending(d.addCallback(lambda response: treq.content(response).addCallback(
-            lambda body: Reply(response, body))))
+            reply, response)))
 
     def finish(self, pending):
         return result_of(pending.deferred)
