@@ -249,3 +249,32 @@ def test_bad_limits_are_reported_per_key(section, text):
     assert any(text in e for e in errors), errors
     with pytest.raises(ValueError):
         Limits.from_config(section)
+
+
+@pytest.mark.parametrize("fast_calls, pool_slots", [(False, 0), (True, 0), (False, 4)])
+def test_public_api_and_unpooled_paths_behave_the_same(fast_calls, pool_slots):
+    box = Sandbox(EngineConfig(pool_slots=pool_slots, epoch_tick_seconds=0.005),
+                  fast_calls=fast_calls)
+    try:
+        assert box.pooled == (pool_slots > 0)
+        app = box.load(wasm_bytes("testapps/sandboxtest"))
+        echo = box.load(wasm_bytes("echo"))
+        assert box.run(echo, "echo", bytes(range(256))) == bytes(range(256))
+        assert box.run(app, "read_chunks", b"f", files={"f": b"0123456789" * 3}) == b"0123456789" * 3
+        assert failure(box, app, "divide").kind == "trap"
+        assert failure(box, app, "loop", limits=Limits(seconds=0.1)).kind == "time_limit"
+        assert failure(box, app, "bomb", limits=Limits(memory_bytes=4 * 2**20)).kind == "memory_limit"
+        assert failure(box, app, "fail", b"why").message == "why"
+    finally:
+        box.close()
+
+
+def test_more_tasks_than_pool_slots_wait_for_a_slot():
+    box = Sandbox(EngineConfig(pool_slots=2))
+    try:
+        app = box.load(wasm_bytes("echo"))
+        with ThreadPoolExecutor(6) as pool:
+            results = list(pool.map(lambda i: box.run(app, "spin", b"5"), range(12)))
+        assert results == [b"5"] * 12
+    finally:
+        box.close()

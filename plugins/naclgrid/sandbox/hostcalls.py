@@ -18,6 +18,7 @@ from typing import Callable, Mapping, Optional, Union
 
 import wasmtime
 
+from . import wasmcall
 from .abi import IMPORT_MODULE, IMPORTS
 from .limits import Limits
 
@@ -110,7 +111,7 @@ def _read(caller, task: TaskState, ptr: int, length: int, what: str) -> Optional
         return None
     if length == 0:
         return b""
-    return bytes(task.memory.read(caller, span[0], span[0] + length))
+    return wasmcall.read(task.memory, caller, span[0], length)
 
 
 def _name(caller, task, ptr, length, what) -> Optional[str]:
@@ -166,10 +167,9 @@ def file_read(caller, task, name_ptr, name_len, offset, dst_ptr, dst_len):
     span = _span(caller, task, dst_ptr, dst_len, "file_read")
     if span is None:
         return -1
-    chunk = data[offset:offset + dst_len]
-    if chunk:
-        task.memory.write(caller, chunk, span[0])
-    return len(chunk)
+    count = max(0, min(dst_len, len(data) - offset))
+    wasmcall.write(task.memory, caller, span[0], data, offset, count)
+    return count
 
 
 @_guard(None)

@@ -15,39 +15,30 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Optional
 
 import wasmtime
 
-from . import hostcalls
+from . import hostcalls, wasmcall
 from .abi import ALLOC_EXPORT, MEMORY_EXPORT, REACTOR_INIT, check_module
 from .errors import (
     APP_ERROR, BAD_MODULE, MEMORY_LIMIT, NO_SUCH_ENTRY, TIME_LIMIT, TRAP,
     SandboxError, TaskFailure,
 )
 from .hostcalls import FileSource, LogSink
-from .limits import WASM_PAGE, Limits
+from .engine import MAX_TABLE_ELEMENTS, EngineConfig, build_engine
+from .limits import Limits
+from .wasmcall import FAST, Exports
 from .watchdog import EpochWatchdog
 
 # Refuse absurd uploads before compiling them: compile time and memory grow
 # with module size.
 MAX_MODULE_BYTES = 64 * 1024**2
-# Guards against table.grow bombs; C/C++/Rust function tables are far smaller.
-MAX_TABLE_ELEMENTS = 1_000_000
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """Process-wide settings, fixed when the Sandbox is built."""
-
-    # Fuel is the deterministic, machine-independent cap; the epoch deadline
-    # is the wall-clock one. Fuel costs some speed (see docs/wasm-abi.md).
-    consume_fuel: bool = True
-    epoch_tick_seconds: float = 0.01
-    cached_modules: int = 32
-    cranelift_opt_level: str = "speed"
-    default_limits: Limits = field(default_factory=Limits)
+# A failure with less room than this left under the memory limit is blamed on
+# the limit (see _at_memory_cap): a failed malloc(n) leaves up to n + a page.
+MEMORY_HEADROOM = 2**20
 
 
 @dataclass(frozen=True)
@@ -64,15 +55,13 @@ class App:
 
 
 class Sandbox:
-    def __init__(self, engine_config: Optional[EngineConfig] = None) -> None:
+    def __init__(self, engine_config: Optional[EngineConfig] = None, *, fast_calls: bool = FAST) -> None:
         self.config = engine_config or EngineConfig()
-        cfg = wasmtime.Config()
-        cfg.consume_fuel = self.config.consume_fuel
-        cfg.epoch_interruption = True
-        cfg.cranelift_opt_level = self.config.cranelift_opt_level
-        # Proposals our toolchains do not emit stay off: less attack surface.
-        cfg.wasm_threads = False
-        self.engine = wasmtime.Engine(cfg)
+        self._fast = fast_calls
+        self.engine, self.pooled = build_engine(self.config)
+        # A pooled engine has a fixed number of instance slots: wait for one
+        # rather than fail a task because others hold them all.
+        self._slots = threading.BoundedSemaphore(self.config.pool_slots) if self.pooled else None
         self._linker = wasmtime.Linker(self.engine)
         hostcalls.define(self._linker)
         self._watchdog = EpochWatchdog(self.engine, self.config.epoch_tick_seconds)
@@ -141,29 +130,33 @@ class Sandbox:
             raise TaskFailure(MEMORY_LIMIT, f"memory limit: an input of {len(data)} bytes "
                                             f"cannot fit the {limits.memory_bytes}-byte memory limit")
         task = hostcalls.TaskState(files, limits, log)
-        store = wasmtime.Store(self.engine)
-        store.set_limits(memory_size=limits.memory_bytes, table_elements=MAX_TABLE_ELEMENTS,
-                         instances=1, tables=4, memories=1)
-        if self.config.consume_fuel:
-            store.set_fuel(limits.fuel if limits.fuel is not None else 2**63 - 1)
-        hostcalls.bind(task)
-        try:
-            with self._watchdog.running():
-                store.set_epoch_deadline(self._watchdog.ticks_for(limits.seconds))
-                return self._call(store, app, entry, data, task)
-        finally:
-            hostcalls.bind(None)
-            task.finish_log()
+        with self._slots or nullcontext():
+            store = wasmtime.Store(self.engine)
+            try:
+                store.set_limits(memory_size=limits.memory_bytes,
+                                 table_elements=MAX_TABLE_ELEMENTS,
+                                 instances=1, tables=4, memories=1)
+                if self.config.consume_fuel:
+                    store.set_fuel(limits.fuel if limits.fuel is not None else 2**63 - 1)
+                hostcalls.bind(task)
+                with self._watchdog.running():
+                    store.set_epoch_deadline(self._watchdog.ticks_for(limits.seconds))
+                    return self._call(store, app, entry, data, task)
+            finally:
+                hostcalls.bind(None)
+                # Free the instance slot now, not when a traceback holding
+                # this frame is collected.
+                store.close()
+                task.finish_log()
 
     def _call(self, store, app, entry, data, task) -> bytes:
         limits = task.limits
         try:
-            instance = app.pre.instantiate(store)
-            exports = instance.exports(store)
-            task.memory = exports[MEMORY_EXPORT]
+            exports = Exports(store, app.pre.instantiate(store), self._fast)
+            task.memory = exports.memory(MEMORY_EXPORT)
             if app.reactor:
-                exports[REACTOR_INIT](store)
-            ptr = exports[ALLOC_EXPORT](store, len(data))
+                exports.func(REACTOR_INIT, results=0)()
+            ptr = exports.func(ALLOC_EXPORT)(len(data))
             if len(data) and not ptr:
                 raise TaskFailure(MEMORY_LIMIT, f"memory limit: ng_alloc could not allocate the "
                                                 f"{len(data)}-byte input")
@@ -171,8 +164,8 @@ class Sandbox:
             if data:
                 if ptr + len(data) > task.memory.data_len(store):
                     raise TaskFailure(APP_ERROR, f"ng_alloc returned {ptr}, outside linear memory")
-                task.memory.write(store, data, ptr)
-            rc = exports[entry](store, ptr, len(data))
+                wasmcall.write(task.memory, store, ptr, data)
+            rc = exports.func(entry)(ptr, len(data))
         except wasmtime.Trap as trap:
             raise self._trap_failure(store, task, trap) from None
         except wasmtime.WasmtimeError as exc:
@@ -218,9 +211,9 @@ def _at_memory_cap(store, task) -> bool:
 
     wasmtime's C API makes a refused ``memory.grow`` return -1 (malloc then
     returns NULL) instead of trapping, and does not report refusals, so this
-    is inferred: the task failed with less than an eighth of its limit (at
-    least two pages) left to grow into. The original cause stays in the
-    message, so a wrong guess loses no information.
+    is inferred: the task failed with less than MEMORY_HEADROOM (or an
+    eighth of its limit, if larger; at most a quarter) left to grow into. The original cause
+    stays in the message, so a wrong guess loses no information.
     """
     if task.memory is None:
         return False
@@ -229,7 +222,8 @@ def _at_memory_cap(store, task) -> bool:
     except wasmtime.WasmtimeError:
         return False
     limit = task.limits.memory_bytes
-    return limit - size < max(2 * WASM_PAGE, limit // 8)
+    # Capped at a quarter so that small limits do not blame every failure.
+    return limit - size < min(max(MEMORY_HEADROOM, limit // 8), limit // 4)
 
 
 def _memory_failure(store, task, cause: str) -> TaskFailure:
