@@ -24,17 +24,20 @@ class ApiSettings:
     """Knobs of the HTTP layer (the engine's own limits live in Grid.limits).
 
     ``applications`` maps a registered application name to the FileRef of
-    its wasm module (already stored as a blob); ``task_limits`` is sent with
-    every task as ``limits``.
+    its wasm module (an :class:`ApplicationRegistry` or a dict);
+    ``task_limits`` is sent with every task as ``limits``; the defaults apply
+    to new jobs that do not choose.
     """
 
     max_batch_bytes: int = 64 * MIB
     max_batch_items: int = 10_000
     max_small_body_bytes: int = 64 * KIB
     max_error_bytes: int = 64 * KIB
+    default_max_attempts: int = 3
+    default_lease_seconds: float = 60.0
     applications: dict = field(default_factory=dict)
     task_limits: dict = field(
-        default_factory=lambda: {"memory_bytes": 256 * MIB, "fuel": 10_000_000_000, "seconds": 600.0}
+        default_factory=lambda: {"memory_bytes": 256 * MIB, "fuel": None, "seconds": 300.0}
     )
 
 

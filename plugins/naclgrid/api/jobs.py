@@ -27,8 +27,10 @@ def install(app):
             principal.user,
             application,
             priority=params.integer("priority", 1, 100, default=1),
-            max_attempts=params.integer("max_attempts", 1, 20, default=3),
-            lease_seconds=params.number("lease_seconds", 5, 3600, default=60.0),
+            max_attempts=params.integer(
+                "max_attempts", 1, 20, default=self.settings.default_max_attempts),
+            lease_seconds=params.number(
+                "lease_seconds", 5, 3600, default=self.settings.default_lease_seconds),
         )
         return json_response(request, {"job_id": job.job_id, "id": job.job_id})
 
