@@ -68,7 +68,9 @@ def test_cache_evicts_least_recently_used():
 
 
 @pytest.mark.parametrize("data, text", [
-    (b"not wasm at all", "not a valid wasm module"),
+    (b"not wasm at all", "not a wasm binary"),
+    (b"(module)", "not a wasm binary"),
+    (b"", "not a wasm binary"),
     (b"\0asm\1\0\0\0\xff", "not a valid wasm module"),
 ])
 def test_garbage_is_a_bad_module(sandbox, data, text):
@@ -278,3 +280,11 @@ def test_more_tasks_than_pool_slots_wait_for_a_slot():
         assert results == [b"5"] * 12
     finally:
         box.close()
+
+
+def test_sandbox_provides_its_interface(sandbox):
+    from zope.interface.verify import verifyObject
+
+    from naclgrid.sandbox import ISandbox
+
+    assert verifyObject(ISandbox, sandbox)

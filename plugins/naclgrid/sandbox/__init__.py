@@ -9,8 +9,9 @@ bytes out, with only the capabilities of the naclgrid ABI (docs/wasm-abi.md).
 
 from .abi import ABI_VERSION, IMPORTS
 from .errors import KINDS, SandboxError, TaskFailure
+from .interfaces import ISandbox
 from .limits import Limits
 from .sandbox import App, EngineConfig, Sandbox
 
-__all__ = ["ABI_VERSION", "IMPORTS", "KINDS", "App", "EngineConfig", "Limits",
+__all__ = ["ABI_VERSION", "IMPORTS", "KINDS", "App", "EngineConfig", "ISandbox", "Limits",
            "Sandbox", "SandboxError", "TaskFailure"]

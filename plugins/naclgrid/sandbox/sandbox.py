@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import wasmtime
+from zope.interface import implementer
 
 from . import hostcalls, wasmcall
 from .abi import ALLOC_EXPORT, MEMORY_EXPORT, REACTOR_INIT, check_module
@@ -28,6 +29,7 @@ from .errors import (
     SandboxError, TaskFailure,
 )
 from .hostcalls import FileSource, LogSink
+from .interfaces import ISandbox
 from .engine import MAX_TABLE_ELEMENTS, EngineConfig, build_engine
 from .limits import Limits
 from .wasmcall import FAST, Exports
@@ -36,6 +38,7 @@ from .watchdog import EpochWatchdog
 # Refuse absurd uploads before compiling them: compile time and memory grow
 # with module size.
 MAX_MODULE_BYTES = 64 * 1024**2
+WASM_MAGIC = b"\0asm"
 # A failure with less room than this left under the memory limit is blamed on
 # the limit (see _at_memory_cap): a failed malloc(n) leaves up to n + a page.
 MEMORY_HEADROOM = 2**20
@@ -54,6 +57,7 @@ class App:
     reactor: bool = False
 
 
+@implementer(ISandbox)
 class Sandbox:
     def __init__(self, engine_config: Optional[EngineConfig] = None, *, fast_calls: bool = FAST) -> None:
         self.config = engine_config or EngineConfig()
@@ -88,6 +92,11 @@ class Sandbox:
         if len(module_bytes) > MAX_MODULE_BYTES:
             raise SandboxError(
                 BAD_MODULE, f"module is {len(module_bytes)} bytes; the cap is {MAX_MODULE_BYTES}")
+        if bytes(module_bytes[:4]) != WASM_MAGIC:
+            # wasmtime would also accept the text format, which browsers do
+            # not: a module must run the same on every kind of agent.
+            raise SandboxError(BAD_MODULE, "not a wasm binary (it must start with \\0asm; "
+                                           "compile text-format modules with wat2wasm)")
         sha = hashlib.sha256(module_bytes).hexdigest()
         app = self.cached(sha)
         if app is not None:
