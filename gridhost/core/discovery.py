@@ -32,17 +32,28 @@ def _add_plugin_dirs(package, extra_dirs):
             sys.path.append(folder)
 
 
-def _import_failures(package):
-    errors = []
+def _import_all(package):
+    """Import every plugin module; return ``(modules, errors)``."""
+    modules, errors = [], []
     for info in pkgutil.iter_modules(package.__path__):
         name = f"{package.__name__}.{info.name}"
         try:
-            importlib.import_module(name)
+            modules.append(importlib.import_module(name))
         except Exception:  # noqa: BLE001 - any import failure is reported, with its traceback
             where = Path(info.module_finder.path) / info.name
             errors.append(f"plugin module {name} ({where}) failed to import:\n"
                           + traceback.format_exc().rstrip())
-    return errors
+    return modules, errors
+
+
+def _providers(modules):
+    # getPlugins trusts dropin.cache by modification time, so a cache written
+    # while a module was broken keeps hiding its app after the fix. Anything
+    # the cache missed is still found here.
+    for module in modules:
+        for value in vars(module).values():
+            if IGridApp.providedBy(value) and not isinstance(value, type):
+                yield value
 
 
 def discover_apps(extra_dirs=(), get=getPlugins):
@@ -52,15 +63,17 @@ def discover_apps(extra_dirs=(), get=getPlugins):
     import gridhost.plugins as package
 
     _add_plugin_dirs(package, extra_dirs)
-    errors = _import_failures(package)
+    modules, errors = _import_all(package)
     found = {}
-    for app in get(IGridApp, package):
+    seen = set()
+    for app in [*get(IGridApp, package), *_providers(modules)]:
+        if id(app) in seen:
+            continue
+        seen.add(id(app))
         try:
             verifyObject(IGridApp, app)
         except Invalid as e:
             errors.append(f"plugin {app!r} does not provide IGridApp: {e}")
-            continue
-        if found.get(app.name) is app:
             continue
         if app.name in found:
             errors.append(f"two plugins claim the app name {app.name!r}: "

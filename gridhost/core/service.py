@@ -26,6 +26,14 @@ from gridhost.core.stores import StoreConnection
 log = Logger(namespace="gridhost.host")
 
 
+class AppBuildError(Exception):
+    """An app's ``build`` raised: a bug in that app, reported with its name."""
+
+    def __init__(self, name, error):
+        super().__init__(f"app {name!r} failed to build: {error!r}")
+        self.app = name
+
+
 class _StoreService(Service):
     """Closes the shared store connection after every app has stopped."""
 
@@ -69,7 +77,10 @@ class GridHostService(MultiService):
                 dependencies={dep: top.instances[dep].api for dep in app.requires},
                 server=server,
             )
-            instance = app.build(section, context)
+            try:
+                instance = app.build(section, context)
+            except Exception as e:
+                raise AppBuildError(name, e) from e
             top.instances[name] = instance
             if instance.service is not None:
                 instance.service.setName(f"app:{name}")

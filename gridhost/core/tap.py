@@ -36,10 +36,19 @@ def makeService(options):
     from twisted.internet import reactor  # the single sanctioned global-reactor import
 
     from gridhost.core.logs import start_json_log
-    from gridhost.core.service import GridHostService
+    from gridhost.core.service import AppBuildError, GridHostService
 
     config = options.config
     json_path = options["log-json"] or ("-" if config.server.log_format == "json" else None)
     if json_path:
         start_json_log(json_path)
-    return GridHostService.from_config(config, options.apps, reactor)
+    try:
+        return GridHostService.from_config(config, options.apps, reactor)
+    except AppBuildError as e:
+        # The app's own traceback helps its author; the first line says which app.
+        import sys
+        import traceback
+
+        print(f"gridhost: {e}", file=sys.stderr)
+        traceback.print_exception(e.__cause__, file=sys.stderr)
+        raise SystemExit(1) from None

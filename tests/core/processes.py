@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-TWISTD = [sys.executable, "-m", "twisted"]
+TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
 
 
 def wait_for(predicate, timeout, what):

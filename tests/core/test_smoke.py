@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from tests.core.processes import GridhostProcess
+from tests.core.processes import TWISTD, GridhostProcess
 
 pytestmark = pytest.mark.integration
 
@@ -78,7 +78,7 @@ def test_bad_config_refuses_to_start(tmp_path):
     config = tmp_path / "bad.toml"
     config.write_text('[server]\nlisten = ["tpc:80"]\n[[host]]\nnames = ["*"]\n'
                       '[[host.site]]\npath = "/"\napp = "nacl"\n')
-    run = subprocess.run([sys.executable, "-m", "twisted", "-n", "--pidfile=", "gridhost", "--config", str(config)],
+    run = subprocess.run([*TWISTD, "-n", "--pidfile=", "gridhost", "--config", str(config)],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode != 0
     out = run.stdout + run.stderr
