@@ -8,11 +8,15 @@ configured app once with an :class:`IHostContext`, mounts the returned
 its service under the host's service tree.
 """
 
+from twisted.plugin import IPlugin
 from zope.interface import Attribute, Interface
 
 
-class IGridApp(Interface):
-    """A loadable application: the analogue of an Ocsigen extension."""
+class IGridApp(IPlugin):
+    """A loadable application: the analogue of an Ocsigen extension.
+
+    It extends IPlugin because ``twisted.plugin.getPlugins`` only collects
+    IPlugin providers; declaring ``@implementer(IGridApp)`` is enough."""
 
     name = Attribute("Config key and URL-safe identifier, e.g. 'naclgrid'.")
     requires = Attribute(
