@@ -288,3 +288,23 @@ def test_sandbox_provides_its_interface(sandbox):
     from naclgrid.sandbox import ISandbox
 
     assert verifyObject(ISandbox, sandbox)
+
+
+@pytest.mark.parametrize("call, text", [
+    ("(call $log (i32.const 0) (i32.const -1))", "log: negative length -1"),
+    ("(call $set_error (i32.const 65530) (i32.const 100))", "set_error: bytes 65530..65630"),
+    ("(drop (call $file_read (i32.const 0) (i32.const 1) (i64.const 0) (i32.const 65535) (i32.const 9)))",
+     "file_read: bytes 65535..65544"),
+    ("(drop (call $file_size (i32.const -16) (i32.const 4)))", "file_size: bytes 4294967280"),
+])
+def test_misused_imports_fail_the_task_without_trapping(sandbox, call, text):
+    app = sandbox.load(module(
+        imports="""(import "naclgrid" "log" (func $log (param i32 i32)))
+                   (import "naclgrid" "set_error" (func $set_error (param i32 i32)))
+                   (import "naclgrid" "file_size" (func $file_size (param i32 i32) (result i64)))
+                   (import "naclgrid" "file_read" (func $file_read (param i32 i32 i64 i32 i32) (result i32)))""",
+        body=f"""(data (i32.const 0) "f")
+        (func (export "go") (param i32 i32) (result i32) {call} i32.const 0)"""))
+    err = failure(sandbox, app, "go", files={"f": b"0123456789"})
+    assert err.kind == "app_error"
+    assert text in err.message

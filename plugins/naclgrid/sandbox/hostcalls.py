@@ -126,6 +126,11 @@ def _name(caller, task, ptr, length, what) -> Optional[str]:
         return None
 
 
+def _capped(length: int, cap: int) -> int:
+    # Negative lengths pass through so that _span reports them.
+    return length if length < 0 else min(length, cap)
+
+
 def _guard(default):
     """Turn any exception in a host function into a task fault (see module doc)."""
     def wrap(fn):
@@ -145,8 +150,7 @@ def _guard(default):
 
 @_guard(None)
 def log(caller, task, ptr, length):
-    cap = task.limits.max_log_line_bytes
-    raw = _read(caller, task, ptr, min(max(length, 0), cap) if length >= 0 else length, "log")
+    raw = _read(caller, task, ptr, _capped(length, task.limits.max_log_line_bytes), "log")
     if raw is not None:
         task.log_line(raw.decode("utf-8", "replace").rstrip("\n"))
 
@@ -186,8 +190,7 @@ def set_result(caller, task, ptr, length):
 
 @_guard(None)
 def set_error(caller, task, ptr, length):
-    cap = task.limits.max_log_line_bytes
-    raw = _read(caller, task, ptr, min(max(length, 0), cap) if length >= 0 else length, "set_error")
+    raw = _read(caller, task, ptr, _capped(length, task.limits.max_log_line_bytes), "set_error")
     if raw is not None:
         task.error = raw.decode("utf-8", "replace")
 
