@@ -1,0 +1,190 @@
+"""Black-box durability: a real ``twistd -n gridhost`` on a real Redis with
+``appendonly yes``. SIGKILL the server (and then Redis too) mid-job, restart,
+and check that no accepted task or result was lost or duplicated."""
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
+CLI = [sys.executable, "-c", "import sys; from naclgrid.cli_keys import main; sys.exit(main(sys.argv[1:]))"]
+TASKS = 200
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Gridhost:
+    """One ``twistd -n gridhost`` process; ``kill()`` is SIGKILL."""
+
+    def __init__(self, root, config, data_dir):
+        self.root, self.config, self.data_dir = root, config, data_dir
+        self.proc = None
+        self.port = None
+        self.starts = 0
+
+    def start(self):
+        self.starts += 1
+        ports = self.data_dir / "ports"
+        if ports.exists():
+            ports.unlink()
+        log = self.data_dir.parent / f"twistd-{self.starts}.log"
+        env = {**os.environ, "PYTHONPATH": str(self.root)}
+        self.proc = subprocess.Popen(
+            [*TWISTD, "-n", "--pidfile=", f"--logfile={log}", "gridhost", "--config", str(self.config)],
+            cwd=str(self.root), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+        def bound():
+            assert self.proc.poll() is None, log.read_text() if log.exists() else "twistd died"
+            text = ports.read_text() if ports.exists() else ""
+            return text.split() and int(text.split()[0])
+
+        self.port = wait_for(bound, 60, "gridhost to listen")
+        wait_for(lambda: self.health().get("ok"), 30, "naclgrid to be ready")
+        return self
+
+    def health(self):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=5) as r:
+                return json.loads(r.read())
+        except (urllib.error.URLError, OSError):
+            return {}
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def call(self, key, endpoint, query=None, form=None, body=None, method="POST"):
+        url = f"http://127.0.0.1:{self.port}/naclgrid/{endpoint}"
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        headers = {"Authorization": f"Bearer {key}"}
+        data = None
+        if body is not None:
+            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+        elif form is not None:
+            data = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        request = urllib.request.Request(url, data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def json(self, key, endpoint, **kwargs):
+        status, body = self.call(key, endpoint, **kwargs)
+        assert status == 200, (endpoint, status, body)
+        return json.loads(body)
+
+
+def create_key(root, config, role, user):
+    done = subprocess.run([*CLI, "create", "--role", role, "--user", user, "--config", str(config)],
+                          cwd=str(root), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def payload(slot):
+    return f"input {slot}".encode() + bytes([slot % 256])
+
+
+def result_for(slot):
+    return b"\x00result\xff" + str(slot).encode()
+
+
+@pytest.fixture
+def grid(request, tmp_path, redis_server_factory):
+    redis = redis_server_factory(appendonly=True, name="redis-aof")
+    config = tmp_path / "gridhost.toml"
+    data_dir = tmp_path / "data"
+    config.write_text(
+        f'[server]\nlisten = ["tcp:0:interface=127.0.0.1"]\nstore = "{redis.url}"\n'
+        f'data_dir = "{data_dir}"\n\n[app.naclgrid]\nrequeue_interval = 0.5\n\n'
+        '[[host]]\nnames = ["*"]\n[[host.site]]\npath = "/naclgrid"\napp = "naclgrid"\n')
+    host = Gridhost(request.config.rootpath, config, data_dir)
+    yield host, redis
+    host.kill()
+
+
+def test_sigkill_mid_job_loses_nothing(grid):
+    host, redis = grid
+    host.start()
+    root, config = host.root, host.config
+    admin_key = (host.data_dir / "naclgrid" / "admin.key").read_text().strip()
+    alice = create_key(root, config, "submitter", "alice")
+    agent = create_key(root, config, "agent", "farm")
+
+    job_id = host.json(alice, "new_job", form={"application": "echo", "lease_seconds": "600"})["job_id"]
+    host.json(alice, "start_job", query={"job_id": job_id}, form={"input": "go"})
+    tasks = [{"entry": "main", "input_b64": base64.b64encode(payload(s)).decode()} for s in range(TASKS)]
+    assert host.json(alice, "fork_many", query={"job_id": job_id},
+                     body={"tasks": tasks})["slots"] == list(range(TASKS))
+    leased = host.json(agent, "pop", form={"max": "50", "node": "box"})["tasks"]
+    assert len(leased) == 50
+    acks = [{"job_id": t["job_id"], "slot": t["slot"], "lease_id": t["lease_id"],
+             "result_b64": base64.b64encode(result_for(t["slot"])).decode()} for t in leased[:30]]
+    assert host.json(agent, "ack_many", body={"acks": acks})["results"] == [{"ok": True}] * 30
+
+    host.kill()                                    # SIGKILL the gridhost server mid-job
+    host.start()
+    status = host.json(alice, "job", query={"job_id": job_id}, method="GET")
+    assert status["total"] == TASKS
+    assert status["counts"] == {"queued": TASKS - 50, "leased": 20, "done": 30, "failed": 0}
+    # The keys survived, and the fresh server did not mint a second admin key.
+    assert (host.data_dir / "naclgrid" / "admin.key").read_text().strip() == admin_key
+    assert host.call(admin_key, "nodes", method="GET")[0] == 200
+
+    # Leases taken before the crash are still good: the agent finishes its work.
+    late = [{"job_id": t["job_id"], "slot": t["slot"], "lease_id": t["lease_id"],
+             "result_b64": base64.b64encode(result_for(t["slot"])).decode()} for t in leased[30:]]
+    assert host.json(agent, "ack_many", body={"acks": late})["results"] == [{"ok": True}] * 20
+    # A retried ack of an already-recorded result is a harmless duplicate, never an overwrite.
+    retry = dict(acks[0], result_b64=base64.b64encode(b"overwrite?").decode())
+    assert host.json(agent, "ack_many", body={"acks": [retry]})["results"] == [
+        {"ok": True, "duplicate": True}]
+
+    more = host.json(agent, "pop", form={"max": "100", "node": "box"})["tasks"]
+    ack_more = [{"job_id": t["job_id"], "slot": t["slot"], "lease_id": t["lease_id"],
+                 "result_b64": base64.b64encode(result_for(t["slot"])).decode()} for t in more]
+    assert host.json(agent, "ack_many", body={"acks": ack_more})["results"] == [{"ok": True}] * 100
+
+    host.kill()                                    # now lose Redis too (appendonly yes)
+    redis.kill()
+    redis.start()
+    host.start()
+
+    rest = host.json(agent, "pop", form={"max": "256", "node": "box"})["tasks"]
+    assert sorted(t["slot"] for t in rest) == sorted(set(range(TASKS)) - {t["slot"] for t in leased + more})
+    for t in rest:
+        assert base64.b64decode(t["input_b64"]) == payload(t["slot"]) and t["attempt"] == 1
+    ack_rest = [{"job_id": t["job_id"], "slot": t["slot"], "lease_id": t["lease_id"],
+                 "result_b64": base64.b64encode(result_for(t["slot"])).decode()} for t in rest]
+    assert host.json(agent, "ack_many", body={"acks": ack_rest})["results"] == [{"ok": True}] * len(rest)
+
+    results = host.json(alice, "fetch_many", query={"job_id": job_id},
+                        body={"slots": list(range(TASKS))})["results"]
+    assert [r["state"] for r in results] == ["done"] * TASKS
+    assert [base64.b64decode(r["result_b64"]) for r in results] == [result_for(s) for s in range(TASKS)]
+    status = host.json(alice, "job", query={"job_id": job_id}, method="GET")
+    assert status["counts"] == {"queued": 0, "leased": 0, "done": TASKS, "failed": 0}
+    assert status["progress"] == 1.0
