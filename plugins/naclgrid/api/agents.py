@@ -83,7 +83,7 @@ def install(app):
         leases = [lease_of(item, f"leases[{index}]") for index, item in enumerate(items)]
         allowed = [await self.owns_job(principal, lease.job_id) for lease in leases]
         mine = [lease for lease, ok in zip(leases, allowed) if ok]
-        expiries = iter(await self.grid.heartbeat(mine, node=node) if mine else [])
+        expiries = iter(await self.grid.heartbeat(mine, node=node, user=principal.user) if mine else [])
         answer = []
         for lease, ok in zip(leases, allowed):
             expires = next(expiries) if ok else None

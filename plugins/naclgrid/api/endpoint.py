@@ -50,7 +50,7 @@ def endpoint(app, name, roles, methods=("POST",), accept=("form", "multipart"), 
 def check_role(principal, roles):
     if principal.role not in roles:
         raise ApiError(
-            "forbidden", f"a {principal.role} key may not call this endpoint", 403
+            "forbidden", f"the {principal.role} role may not call this endpoint", 403
         )
 
 
