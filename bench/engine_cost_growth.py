@@ -54,7 +54,8 @@ async def fill(store, n, batch=10_000):
     """A running job with ``n`` tiny queued tasks."""
     job = await store.create_job("bench", "app", now=0.0)
     for start in range(0, n, batch):
-        await store.fork(job.job_id, [("main", b"12345678")] * min(batch, n - start), now=0.0)
+        await store.fork(job.job_id, [("main", b"%08d" % i)
+                                      for i in range(start, min(start + batch, n))], now=0.0)
     await store.start_job(job.job_id, b"", now=0.0)
     return job.job_id
 

@@ -50,7 +50,7 @@ class _MemJob:
         "job_id", "owner", "application", "state", "priority", "max_attempts",
         "lease_seconds", "created_at", "started_at", "finished_at", "input", "meta",
         "files", "held", "counts", "entries", "inputs", "st", "att", "queue",
-        "leases", "outcome", "results", "errors", "pass_", "ready_seq", "_intern",
+        "leases", "acked", "results", "errors", "pass_", "ready_seq", "_intern",
     )
 
     def __init__(self, job_id, owner, application, priority, max_attempts,
@@ -65,7 +65,7 @@ class _MemJob:
         self.st, self.att = bytearray(), array("H")
         self.queue = deque()
         self.leases = {}     # slot -> [lease_id, expires, node] while leased
-        self.outcome = {}    # slot -> (lease_id, acked_with_error) of the last ack
+        self.acked = {}      # slot -> lease id whose ack finished or requeued it
         self.results, self.errors = {}, {}
         self.pass_, self.ready_seq = 0.0, None
         self._intern = {}    # entry names repeat: keep one str object each
@@ -330,7 +330,7 @@ class MemoryGridStore:
         job.st[slot] = _L
         job.att[slot] += 1
         job.leases[slot] = [lease_id, expires, node]
-        job.outcome.pop(slot, None)
+        job.acked.pop(slot, None)
         job.counts[QUEUED] -= 1
         job.counts[LEASED] += 1
         job.pass_ += common.STRIDE / job.priority
@@ -370,8 +370,7 @@ class MemoryGridStore:
     @_deferred
     def ack(self, job_id, slot, lease_id, now, result=None, error=None):
         job = self._task_job(job_id, slot)
-        previous = job.outcome.get(slot)
-        if previous is not None and previous[0] == lease_id:
+        if job.acked.get(slot) == lease_id:
             return ACK_DUPLICATE
         if job.state in FINAL_JOB_STATES:
             raise JobStopped(f"job {job_id} is {job.state}")
@@ -379,7 +378,7 @@ class MemoryGridStore:
         if lease is None:
             raise StaleLease(f"lease {lease_id} on {job_id}/{slot} is not live")
         self._release(job, slot, lease[2])
-        job.outcome[slot] = (lease_id, error is not None)
+        job.acked[slot] = lease_id
         if error is None:
             job.st[slot] = _D
             job.results[slot] = bytes(result or b"")
@@ -434,7 +433,6 @@ class MemoryGridStore:
                     self._node_leases.pop(lease[2], None)
                 continue
             self._release(job, slot, lease[2])
-            job.outcome[slot] = (None, False)
             self._retry_or_fail(job, slot, ERROR_LEASE_EXPIRED)
         return done
 
