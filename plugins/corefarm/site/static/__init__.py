@@ -1,0 +1,1 @@
+"""Static files of the corefarm site (a package so they install as package data)."""
