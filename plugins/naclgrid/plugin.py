@@ -169,6 +169,10 @@ class NaclgridApp:
             },
         )
         api = NaclgridAPI(grid, Authenticator(keys, store, clock), clock, settings, log=context.log)
+        # corefarm issues volunteer keys (grid.keys) and meters the API's pops
+        # and acks for its CPU-seconds credit (grid.rest.grid, see corefarm.credit.meter).
+        grid.keys = keys
+        grid.rest = api
         bootstrap = Bootstrap(registry, keys, context.data_dir, context.log, clock,
                               write_admin_key=section.get("write_admin_key", True))
         return NaclgridInstance(grid, api, bootstrap)
