@@ -4,7 +4,6 @@ servers) wake each other's long polls through pub/sub, and a Redis with
 
 import pytest
 import pytest_twisted
-from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 
 from naclgrid import errors

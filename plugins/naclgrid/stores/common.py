@@ -4,6 +4,8 @@ the stride constant. Kept tiny so both stores stay line-for-line comparable."""
 import hashlib
 import secrets
 
+from twisted.internet.defer import fail, succeed
+
 from naclgrid.errors import BadRequest, JobNotRunning
 from naclgrid.model import CANCELLED, FAILED, STOPPED
 
@@ -50,3 +52,16 @@ def check_tasks(tasks):
 
 def not_running(job_id, state):
     return JobNotRunning(f"job {job_id} is {state}")
+
+
+def deferred(method):
+    """Run a synchronous store method, returning its outcome as a Deferred
+    (so callers are written once for both stores)."""
+    def wrapper(self, *args, **kwargs):
+        try:
+            return succeed(method(self, *args, **kwargs))
+        except Exception:
+            return fail()
+    wrapper.__name__ = method.__name__
+    wrapper.__doc__ = method.__doc__
+    return wrapper

@@ -12,12 +12,12 @@ from array import array
 from collections import deque
 from itertools import count
 
-from twisted.internet.defer import fail, succeed
+from twisted.internet.defer import succeed
 from twisted.logger import Logger
 from zope.interface import implementer
 
 from naclgrid.errors import (
-    GridError, JobStopped, LimitExceeded, NoSuchFile, NoSuchJob, NoSuchTask, StaleLease,
+    JobStopped, LimitExceeded, NoSuchJob, NoSuchTask, StaleLease,
 )
 from naclgrid.interfaces import IGridStore
 from naclgrid.model import (
@@ -26,23 +26,11 @@ from naclgrid.model import (
     NodeInfo, PopResult, TaskOutcome,
 )
 from naclgrid.stores import common
+from naclgrid.stores.common import deferred as _deferred
+from naclgrid.stores.memory_aux import MemoryAuxiliaries
 
 # Task state codes in _MemJob.st.
 _Q, _L, _D, _F = 0, 1, 2, 3
-_CODE_STATE = {_Q: QUEUED, _L: LEASED, _D: DONE, _F: FAILED}
-
-
-def _deferred(method):
-    """Run a synchronous store method, returning its outcome as a Deferred
-    (so callers are written once for both stores)."""
-    def wrapper(self, *args, **kwargs):
-        try:
-            return succeed(method(self, *args, **kwargs))
-        except GridError as e:
-            return fail(e)
-    wrapper.__name__ = method.__name__
-    wrapper.__doc__ = method.__doc__
-    return wrapper
 
 
 class _MemJob:
@@ -98,7 +86,7 @@ class _MemJob:
 
 
 @implementer(IGridStore)
-class MemoryGridStore:
+class MemoryGridStore(MemoryAuxiliaries):
     """IGridStore in process memory. Nothing survives a restart."""
 
     log = Logger()
@@ -111,13 +99,10 @@ class MemoryGridStore:
         self._seq = count()
         self._expiry = []         # heap of (expires, seq, job_id, slot, lease_id)
         self._active = {}         # owner -> number of created/running jobs
-        self._blobs = {}
         self._nodes = {}          # node -> [user, applications, last_seen, live_until]
         self._node_leases = {}
-        self._keys = {}
-        self._nonces, self._nonce_heap = {}, []
-        self._kv = {}             # key -> (value, expires_at or None)
         self._listeners = []
+        MemoryAuxiliaries.__init__(self)
 
     # -- plumbing --------------------------------------------------------------
     def start(self):
@@ -447,24 +432,6 @@ class MemoryGridStore:
             self._task_job(job_id, slot)
         return [job.outcome_of(slot) for slot in slots]
 
-    # -- blobs -----------------------------------------------------------------------
-    @_deferred
-    def put_blob(self, data):
-        sha = common.sha256_hex(data)
-        self._blobs.setdefault(sha, bytes(data))
-        return sha
-
-    @_deferred
-    def get_blob(self, sha256):
-        try:
-            return self._blobs[sha256]
-        except KeyError:
-            raise NoSuchFile(f"no file {sha256}") from None
-
-    @_deferred
-    def has_blob(self, sha256):
-        return sha256 in self._blobs
-
     # -- nodes -------------------------------------------------------------------------
     @_deferred
     def touch_node(self, node, user, applications, now, live_until):
@@ -483,72 +450,3 @@ class MemoryGridStore:
                 continue
             out.append(NodeInfo(node, user, apps, seen, until, self._node_leases.get(node, 0)))
         return out
-
-    # -- keys, nonces, kv ----------------------------------------------------------------
-    @_deferred
-    def put_key(self, key_id, record):
-        self._keys[key_id] = dict(record, key_id=key_id)
-
-    @_deferred
-    def get_key(self, key_id):
-        record = self._keys.get(key_id)
-        if record is None or record.get("revoked_at") is not None:
-            return None
-        return dict(record)
-
-    @_deferred
-    def revoke_key(self, key_id, now):
-        record = self._keys.get(key_id)
-        if record is None:
-            return False
-        record.setdefault("revoked_at", now)
-        return True
-
-    @_deferred
-    def list_keys(self):
-        return [dict(r) for r in self._keys.values()]
-
-    @_deferred
-    def remember_nonce(self, value, expires_at, now):
-        heap = self._nonce_heap
-        while heap and heap[0][0] <= now:
-            exp, old = heapq.heappop(heap)
-            if self._nonces.get(old) == exp:
-                del self._nonces[old]
-        known = self._nonces.get(value)
-        if known is not None and known > now:
-            return False
-        self._nonces[value] = expires_at
-        heapq.heappush(heap, (expires_at, value))
-        return True
-
-    def _kv_live(self, key, now):
-        item = self._kv.get(key)
-        if item is not None and item[1] is not None and item[1] <= now:
-            del self._kv[key]
-            return None
-        return item
-
-    @_deferred
-    def kv_get(self, key, now):
-        item = self._kv_live(key, now)
-        return None if item is None else item[0]
-
-    @_deferred
-    def kv_set(self, key, value, now, ttl=None):
-        self._kv[key] = (bytes(value), None if ttl is None else now + ttl)
-
-    @_deferred
-    def kv_delete(self, key):
-        self._kv.pop(key, None)
-
-    @_deferred
-    def kv_incr(self, key, now, amount=1, ttl=None):
-        item = self._kv_live(key, now)
-        if item is None:
-            value, expires = 0, (None if ttl is None else now + ttl)
-        else:
-            value, expires = int(item[0]), item[1]
-        value += int(amount)
-        self._kv[key] = (str(value).encode(), expires)
-        return value
