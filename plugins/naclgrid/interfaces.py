@@ -133,6 +133,10 @@ class IGridStore(Interface):
         """Record that ``node`` (owned by ``user``) was seen; it counts as
         live until ``live_until``. ``applications`` None = serves all."""
 
+    def refresh_node(node, now, live_until):
+        """Extend a known node's liveness (it heartbeats while computing)
+        without changing what it serves; unknown nodes are ignored."""
+
     def list_nodes(now):
         """All known nodes (long-dead ones pruned); list of NodeInfo with
         their current lease counts."""

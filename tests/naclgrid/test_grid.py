@@ -194,6 +194,24 @@ def test_a_long_polling_node_counts_as_live(grid, clock):
     assert result_of(grid.nodes())[0].polling == 0
 
 
+def test_heartbeats_keep_a_busy_node_live_without_changing_its_apps(grid, clock):
+    jid = job(grid, n=2, app="ray")
+    [t] = result_of(grid.pop("ray-node", "agent", applications=["ray"]))
+    clock.advance(25)
+    assert result_of(grid.heartbeat([(jid, t.slot, t.lease_id)], node="ray-node")) == [85.0]
+    clock.advance(25)                                      # 50 s after its last poll
+    [node] = result_of(grid.nodes())
+    assert node.applications == ("ray",) and node.live(clock.seconds())
+    assert result_of(grid.job_status(jid))["waiting_reason"] == AGENTS_BUSY
+
+
+def test_a_submitter_popping_its_job_serves_only_that_application(grid, clock):
+    mine = job(grid, n=1, app="ray")
+    other = job(grid, n=1, app="pi")
+    result_of(grid.pop("master", "alice", job_id=mine, owner="alice"))
+    assert result_of(grid.job_status(other))["waiting_reason"] == NO_AGENT
+
+
 def test_the_service_requeues_expired_leases_and_wakes_pollers(grid, clock):
     grid.service.startService()
     jid = job(grid, n=1, lease_seconds=10)

@@ -326,6 +326,12 @@ async def test_nodes_are_listed_with_liveness_and_leases(store, clock):
     assert nodes["n2"].applications is None and nodes["n2"].serves("anything")
     assert nodes["n1"].user == "agent1" and nodes["n1"].live(now + 30)
     assert not nodes["n1"].live(now + 31)
+    await store.refresh_node("n1", now + 20, now + 50)
+    await store.refresh_node("ghost", now + 20, now + 50)           # unknown: ignored
+    nodes = {n.node: n for n in await store.list_nodes(now + 20)}
+    assert set(nodes) == {"n1", "n2"}
+    assert (nodes["n1"].last_seen, nodes["n1"].live_until) == (now + 20, now + 50)
+    assert nodes["n1"].applications == ("app", "pi")
     assert await store.list_nodes(now + 3 * 86400) == []         # long dead: forgotten
     assert jid
 

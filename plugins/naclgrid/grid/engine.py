@@ -230,7 +230,10 @@ class Grid:
         wake_apps = apps
         if job_id is not None:
             # Work events name applications, not jobs: listen on this job's.
+            # The node serves that application only (for waiting reasons).
             wake_apps = ((await self.store.get_job(job_id)).application,)
+            if apps is None:
+                apps = wake_apps
         start = self._now()
         deadline = start + wait
         await self.store.touch_node(node, user, apps, start, start + wait + self.node_ttl)
@@ -271,7 +274,8 @@ class Grid:
         leases = [l if isinstance(l, Lease) else Lease(*l) for l in leases]
         now = self._now()
         if node is not None and NODE_ID.match(str(node)):
-            await self.store.touch_node(node, user or "", None, now, now + self.node_ttl)
+            # A node busy computing is alive; what it serves is unchanged.
+            await self.store.refresh_node(node, now, now + self.node_ttl)
         return await self.store.heartbeat(leases, now=now)
 
     @_as_deferred

@@ -442,6 +442,12 @@ class MemoryGridStore(MemoryAuxiliaries):
         self._nodes[node] = [user, apps, now, live_until]
 
     @_deferred
+    def refresh_node(self, node, now, live_until):
+        old = self._nodes.get(node)
+        if old is not None:
+            old[2], old[3] = now, max(live_until, old[3])
+
+    @_deferred
     def list_nodes(self, now):
         out = []
         for node, (user, apps, seen, until) in list(self._nodes.items()):

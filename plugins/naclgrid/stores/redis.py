@@ -52,7 +52,7 @@ class _Script:
 _SCRIPTS = {name: _Script(getattr(mod, name)) for mod, names in (
     (S, ("CREATE_JOB", "GET_JOB", "ADD_FILE", "START_JOB", "STOP_JOB", "HOLD_JOB", "FORK")),
     (T, ("POP", "HEARTBEAT", "ACK", "REQUEUE_EXPIRED", "FETCH_MANY", "TOUCH_NODE",
-         "LIST_NODES", "REVOKE_KEY", "REMEMBER_NONCE", "KV_GET", "KV_INCR")),
+         "REFRESH_NODE", "LIST_NODES", "REVOKE_KEY", "REMEMBER_NONCE", "KV_GET", "KV_INCR")),
 ) for name in names}
 
 
@@ -389,6 +389,10 @@ class RedisGridStore:
                              else list(applications), "last_seen": now})
         return self._run("TOUCH_NODE", node, record, _num(live_until), _num(now),
                          _num(now - common.NODE_FORGET_SECONDS)).addCallback(lambda _: None)
+
+    def refresh_node(self, node, now, live_until):
+        return self._run("REFRESH_NODE", node, _num(now), _num(live_until)).addCallback(
+            lambda _: None)
 
     def list_nodes(self, now):
         def got(reply):

@@ -211,6 +211,19 @@ end
 return {'ok'}
 """
 
+REFRESH_NODE = r"""
+-- ARGV: P, node, now, live_until
+local NODES, UNTIL = P .. 'nodes', P .. 'nodes:until'
+local raw = redis.call('HGET', NODES, ARGV[2])
+if not raw then return 0 end
+local record = cjson.decode(raw)
+record['last_seen'] = tonumber(ARGV[3])
+redis.call('HSET', NODES, ARGV[2], cjson.encode(record))
+local old = tonumber(redis.call('ZSCORE', UNTIL, ARGV[2]) or '0')
+if tonumber(ARGV[4]) > old then redis.call('ZADD', UNTIL, ARGV[4], ARGV[2]) end
+return 1
+"""
+
 LIST_NODES = r"""
 -- ARGV: P
 return {redis.call('HGETALL', P .. 'nodes'),
