@@ -126,3 +126,13 @@ async def test_sigkill_of_redis_with_appendonly_loses_nothing_accepted(
     assert sorted(t.slot for t in rest) == sorted(set(slots) - {t.slot for t in popped})
     await store.close()
     await store.connection.close()
+
+
+@pytest_twisted.ensureDeferred
+async def test_scripts_are_resent_when_redis_forgot_them(redis_store_factory, redis_server):
+    from .conftest import redis_command
+    store = redis_store_factory()
+    job = await store.create_job("alice", "ray", now=0)
+    assert redis_command(redis_server.port, "SCRIPT", "FLUSH").startswith(b"+OK")
+    assert await store.fork(job.job_id, [("main", b"x")], now=0) == [0]   # NOSCRIPT -> EVAL
+    assert (await store.get_job(job.job_id)).counts[QUEUED] == 1
