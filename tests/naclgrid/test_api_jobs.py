@@ -231,3 +231,14 @@ def test_drop_file_needs_a_name_and_a_file(alice):
     reply = alice.post("drop_file", {"job_id": job_id},
                        files={"file": ("../..", "application/octet-stream", b"x")})
     assert reply.code == 400 and reply.json()["error"] == "bad_request"
+
+
+def test_full_size_batches(alice):
+    """The protocol's biggest batches fit the body limits: 10,000 tasks, 10,000 slots."""
+    job_id = alice.new_job()
+    tasks = [{"entry": "main", "input_b64": "AAAA"}] * 10_000
+    assert alice.post("fork_many", {"job_id": job_id}, json={"tasks": tasks}).json()["slots"][-1] == 9_999
+    reply = alice.post("fetch_many", {"job_id": job_id}, json={"slots": list(range(10_000))})
+    assert reply.code == 200 and len(reply.json()["results"]) == 10_000
+    too_many = alice.post("fork_many", {"job_id": job_id}, json={"tasks": tasks + tasks[:1]})
+    assert too_many.code == 413 and too_many.json()["limit"] == 10_000

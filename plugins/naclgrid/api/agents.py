@@ -74,7 +74,7 @@ def install(app):
         )
         return json_response(request, {"results": results})
 
-    @endpoint(app, "heartbeat", ALL_ROLES, accept=("json",), limit="small")
+    @endpoint(app, "heartbeat", ALL_ROLES, accept=("json",), limit="list")
     async def heartbeat(self, request, principal, params):
         items = json_list(params.json, "leases", self.max_batch_items)
         node = params.json.get("node")

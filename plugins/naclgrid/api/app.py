@@ -32,6 +32,7 @@ class ApiSettings:
     max_batch_bytes: int = 64 * MIB
     max_batch_items: int = 10_000
     max_small_body_bytes: int = 64 * KIB
+    max_list_body_bytes: int = 1 * MIB
     max_error_bytes: int = 64 * KIB
     default_max_attempts: int = 3
     default_lease_seconds: float = 60.0
@@ -80,6 +81,7 @@ class NaclgridAPI(agents.AgentHelpers):
         )
         self.body_limits = {
             "small": self.settings.max_small_body_bytes,
+            "list": self.settings.max_list_body_bytes,
             "input": self.max_input_bytes + _FRAMING,
             "result": self.max_result_bytes + _FRAMING,
             "file": self.max_file_bytes + _FRAMING,

@@ -110,7 +110,7 @@ def install(app):
             "state": outcome.state, "reason": outcome.reason, "attempts": outcome.attempts,
         }, 202)
 
-    @endpoint(app, "fetch_many", JOB_ROLES, accept=("json",), limit="small")
+    @endpoint(app, "fetch_many", JOB_ROLES, accept=("json",), limit="list")
     async def fetch_many(self, request, principal, params):
         job_id = job_id_of(params)
         slots = json_list(params.json, "slots", self.max_batch_items)
