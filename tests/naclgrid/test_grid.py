@@ -310,3 +310,19 @@ def test_status_and_files(grid, clock):
     assert status["state"] == "running" and status["waiting_reason"] == AGENTS_BUSY
     assert [s["job_id"] for s in result_of(grid.list_jobs("alice"))] == [jid]
     assert LEASED in status["counts"]
+
+
+def test_frequent_polls_write_the_node_record_at_most_every_half_ttl(grid, clock):
+    writes = []
+    real = grid.store.touch_node
+    grid.store.touch_node = lambda *a, **kw: writes.append(a) or real(*a, **kw)
+    for _ in range(10):
+        result_of(grid.pop("n1", "agent"))
+        clock.advance(1)
+    assert len(writes) == 1
+    clock.advance(6)                                    # 16 s since the write
+    result_of(grid.pop("n1", "agent"))
+    result_of(grid.pop("n1", "agent", applications=["ray"]))    # changed: written at once
+    assert len(writes) == 3
+    [node] = result_of(grid.nodes())
+    assert node.applications == ("ray",) and node.last_seen == 16

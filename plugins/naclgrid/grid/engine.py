@@ -10,7 +10,7 @@ import posixpath
 import re
 from collections import Counter
 
-from twisted.internet.defer import ensureDeferred
+from twisted.internet.defer import ensureDeferred, succeed
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -62,6 +62,7 @@ class Grid:
         self.node_ttl = float(node_ttl)
         self._waiters = Waiters()
         self._polling = Counter()
+        self._touched = {}          # node -> ((user, apps), live_until, when) last written
         self._unsubscribe = store.subscribe(self._waiters.on_event)
         self.service = GridService(self, requeue_interval)
 
@@ -236,7 +237,7 @@ class Grid:
                 apps = wake_apps
         start = self._now()
         deadline = start + wait
-        await self.store.touch_node(node, user, apps, start, start + wait + self.node_ttl)
+        await self._touch(node, user, apps, start, start + wait + self.node_ttl)
         self._polling[node] += 1
         try:
             woken = False
@@ -263,8 +264,20 @@ class Grid:
                 del self._polling[node]
             if wait > 0:
                 now = self._now()
-                self.store.touch_node(node, user, apps, now, now + self.node_ttl).addErrback(
+                self._touch(node, user, apps, now, now + self.node_ttl).addErrback(
                     lambda f: self.log.failure("could not record node {node}", f, node=node))
+
+    def _touch(self, node, user, apps, now, live_until):
+        """Record the node, skipping the store write when this server wrote
+        an equivalent record less than node_ttl/2 ago (a busy agent polls
+        many times a second; liveness needs no such precision)."""
+        half = self.node_ttl / 2
+        last = self._touched.get(node)
+        if (last is not None and last[0] == (user, apps) and now - last[2] < half
+                and last[1] >= live_until - half):
+            return succeed(None)
+        self._touched[node] = ((user, apps), live_until, now)
+        return self.store.touch_node(node, user, apps, now, live_until)
 
     @_as_deferred
     async def heartbeat(self, leases, node=None, user=None):
