@@ -89,6 +89,7 @@ def build_background(name, params, textures, warnings):
         else:
             bg.kind = "texture"
             bg.texture = tex
+            bg.color = (power, power, power)
             bg.mapping = "probe" if params.str("mapping", "sphere") in ("probe", "angular") \
                 else "sphere"
             bg.rotation = params.float("rotation", 0.0)

@@ -1,0 +1,248 @@
+/* bsdf.c - material lobes: Lambert / Oren-Nayar, Ashikhmin-Shirley style
+ * glossy, perfect mirror, dielectric refraction and straight transparency. */
+#include "bsdf.h"
+
+float fresnel_dielectric(float cos_i, float eta) {
+    /* eta = n_incident / n_transmitted */
+    cos_i = clampf(cos_i, 0.f, 1.f);
+    float sin2_t = eta * eta * (1.f - cos_i * cos_i);
+    if (sin2_t >= 1.f) return 1.f;
+    float cos_t = sqrtf(1.f - sin2_t);
+    float rs = (eta * cos_i - cos_t) / (eta * cos_i + cos_t);
+    float rp = (cos_i - eta * cos_t) / (cos_i + eta * cos_t);
+    return 0.5f * (rs * rs + rp * rp);
+}
+
+static void add(Closure *c, int type, vec3 w, float param, vec3 dir) {
+    if (c->n >= MAX_LOBES || vis_black(w)) return;
+    Lobe *l = &c->lobes[c->n++];
+    l->type = type; l->w = w; l->param = param; l->dir = dir;
+    if (type <= LOBE_GLOSSY) c->nondelta++;
+}
+
+static int refract_dir(vec3 wo, vec3 n, float eta, vec3 *out) {
+    float cos_i = vdot(wo, n);
+    float sin2_t = eta * eta * (1.f - cos_i * cos_i);
+    if (sin2_t >= 1.f) return 0;
+    float cos_t = sqrtf(1.f - sin2_t);
+    *out = vnorm(vadd(vscale(vneg(wo), eta), vscale(n, eta * cos_i - cos_t)));
+    return 1;
+}
+
+static vec3 sample_blinn_normal(vec3 n, float exponent, Rng *rng) {
+    float u1 = rng_float(rng), u2 = rng_float(rng);
+    float cos_t = powf(u1, 1.f / (exponent + 1.f));
+    float sin_t = sqrtf(maxf(0.f, 1.f - cos_t * cos_t));
+    float phi = 2.f * PI_F * u2;
+    vec3 t, b;
+    onb(n, &t, &b);
+    return vnorm(to_world(v3(cosf(phi) * sin_t, sinf(phi) * sin_t, cos_t), t, b, n));
+}
+
+static void build(const Scene *sc, uint32_t mi, const SurfacePoint *sp, vec3 wo, Rng *rng,
+                  Closure *c, float scale, int depth) {
+    const Material *m = &sc->materials[mi];
+    const int32_t *sh = m->shaders;
+    vec3 N = sp->N;
+    float cos_o = maxf(vdot(wo, N), 0.f);
+    switch (m->type) {
+    case MAT_SHINY: {
+        vec3 color = channel_color(sc, sh[CH_DIFFUSE], sp, v3a(m->color));
+        float spec = channel_value(sc, sh[CH_MIRROR], sp, m->specular_reflect);
+        vec3 mcol = channel_color(sc, sh[CH_MIRROR_COLOR], sp, v3a(m->mirror_color));
+        float transp = clampf(channel_value(sc, sh[CH_TRANSPARENCY], sp, m->transparency), 0, 1);
+        float transl = clampf(channel_value(sc, sh[CH_TRANSLUCENCY], sp, m->translucency), 0, 1);
+        float kr = (m->flags & MATF_FRESNEL) ? fresnel_dielectric(cos_o, 1.f / maxf(m->ior, 1e-3f)) : 1.f;
+        float rm = clampf(spec * kr, 0.f, 1.f);
+        float rest = 1.f - rm;
+        if (rm > 0.f) add(c, LOBE_MIRROR, vscale(mcol, rm * scale), 0.f, vreflect(wo, N));
+        if (transp > 0.f) {
+            float tf = m->transmit_filter;
+            vec3 tint = v3(tf * color.x + 1.f - tf, tf * color.y + 1.f - tf, tf * color.z + 1.f - tf);
+            add(c, LOBE_TRANSPARENT, vscale(tint, rest * transp * scale), 0.f, vneg(wo));
+        }
+        if (transl > 0.f)
+            add(c, LOBE_TRANSLUCENT, vscale(color, rest * (1.f - transp) * transl * scale), 0.f, N);
+        float d = rest * (1.f - transp) * (1.f - transl) * m->diffuse_reflect;
+        if (d > 0.f) add(c, LOBE_DIFFUSE, vscale(color, d * scale), m->sigma, N);
+        c->albedo = vadd(c->albedo, vscale(color, d * scale));
+        if (m->emit > 0.f) c->emit = vadd(c->emit, vscale(color, m->emit * scale));
+        break;
+    }
+    case MAT_GLOSSY:
+    case MAT_COATED: {
+        vec3 gcol = channel_color(sc, sh[CH_GLOSSY], sp, v3a(m->color));
+        float gref = clampf(channel_value(sc, sh[CH_GLOSSY_REFLECT], sp, m->glossy_reflect), 0, 1);
+        vec3 dcol = channel_color(sc, sh[CH_DIFFUSE], sp, v3a(m->diffuse_color));
+        float base = 1.f;
+        if (m->type == MAT_COATED) {
+            float kr = fresnel_dielectric(cos_o, 1.f / maxf(m->ior, 1.0000001f));
+            vec3 mcol = channel_color(sc, sh[CH_MIRROR_COLOR], sp, v3a(m->mirror_color));
+            add(c, LOBE_MIRROR, vscale(mcol, kr * scale), 0.f, vreflect(wo, N));
+            base = 1.f - kr;
+        }
+        add(c, LOBE_GLOSSY, vscale(gcol, gref * base * scale), m->exponent, N);
+        float d = (1.f - gref) * m->diffuse_reflect * base;
+        if (d > 0.f) add(c, LOBE_DIFFUSE, vscale(dcol, d * scale), m->sigma, N);
+        c->albedo = vadd(c->albedo, vscale(dcol, d * scale));
+        break;
+    }
+    case MAT_GLASS: {
+        float ior = maxf(m->ior, 1.f);
+        vec3 n = N;
+        if (m->roughness > 0.f) {
+            float a = maxf(m->roughness, 0.02f);
+            vec3 h = sample_blinn_normal(N, maxf(2.f / (a * a) - 2.f, 1.f), rng);
+            if (vdot(h, wo) > 0.f) n = h;
+        }
+        float eta = sp->backface ? ior : 1.f / ior;
+        float cos_i = maxf(vdot(wo, n), 0.f);
+        float kr = fresnel_dielectric(cos_i, eta);
+        vec3 mcol = channel_color(sc, sh[CH_MIRROR_COLOR], sp, v3a(m->mirror_color));
+        vec3 fcol = channel_color(sc, sh[CH_FILTER_COLOR], sp, v3a(m->filter_color));
+        vec3 r = vreflect(wo, n);
+        if (vdot(r, sp->Ng) <= 0.f) r = vreflect(wo, N);
+        add(c, LOBE_MIRROR, vscale(mcol, kr * scale), 0.f, r);
+        vec3 t;
+        if (kr < 1.f && refract_dir(wo, n, eta, &t)) add(c, LOBE_REFRACT, vscale(fcol, (1.f - kr) * scale), 0.f, t);
+        c->absorb = v3a(m->absorb);
+        break;
+    }
+    case MAT_BLEND: {
+        float v = clampf(channel_value(sc, sh[CH_MASK], sp, m->blend_value), 0.f, 1.f);
+        if (depth > 16) break;
+        if (v < 1.f) build(sc, (uint32_t)m->mat1, sp, wo, rng, c, scale * (1.f - v), depth + 1);
+        if (v > 0.f) build(sc, (uint32_t)m->mat2, sp, wo, rng, c, scale * v, depth + 1);
+        break;
+    }
+    case MAT_LIGHT:
+        if (!sp->backface || (m->flags & MATF_DOUBLE_SIDED)) c->emit = vadd(c->emit, vscale(v3a(m->color), scale));
+        break;
+    case MAT_NULL:
+        add(c, LOBE_TRANSPARENT, v3(scale, scale, scale), 0.f, vneg(wo));
+        break;
+    }
+}
+
+void closure_build(const Scene *sc, uint32_t mat, const SurfacePoint *sp, vec3 wo, Rng *rng,
+                   Closure *c) {
+    c->n = 0;
+    c->nondelta = 0;
+    c->emit = v3(0, 0, 0);
+    c->absorb = v3(0, 0, 0);
+    c->albedo = v3(0, 0, 0);
+    build(sc, mat, sp, wo, rng, c, 1.f, 0);
+}
+
+static float oren_nayar(vec3 wo, vec3 wi, vec3 n, float sigma) {
+    float s2 = sigma * sigma;
+    float A = 1.f - 0.5f * s2 / (s2 + 0.33f), B = 0.45f * s2 / (s2 + 0.09f);
+    float ci = vdot(wi, n), co = vdot(wo, n);
+    vec3 pi = vsub(wi, vscale(n, ci)), po = vsub(wo, vscale(n, co));
+    float lp = vlen(pi) * vlen(po);
+    float cos_phi = lp > 0.f ? vdot(pi, po) / lp : 0.f;
+    float si = sqrtf(maxf(0.f, 1.f - ci * ci)), so = sqrtf(maxf(0.f, 1.f - co * co));
+    float sin_a, tan_b;
+    if (ci < co) { sin_a = si; tan_b = co > 0.f ? so / co : 0.f; }
+    else { sin_a = so; tan_b = ci > 0.f ? si / ci : 0.f; }
+    return A + B * maxf(0.f, cos_phi) * sin_a * tan_b;
+}
+
+static float glossy_pdf_f(vec3 wo, vec3 wi, vec3 n, float e, float *f) {
+    vec3 h = vadd(wo, wi);
+    float hl = vlen(h);
+    *f = 0.f;
+    if (hl <= 0.f) return 0.f;
+    h = vscale(h, 1.f / hl);
+    float nh = maxf(vdot(n, h), 0.f), hi = maxf(vdot(h, wi), 1e-6f);
+    float ci = vdot(n, wi), co = vdot(n, wo);
+    if (ci <= 0.f || co <= 0.f) return 0.f;
+    float d = powf(nh, e);
+    *f = (e + 1.f) / (8.f * PI_F) * d / (hi * maxf(ci, co));
+    return (e + 1.f) / (2.f * PI_F) * d / (4.f * hi);
+}
+
+vec3 closure_eval(const Closure *c, const SurfacePoint *sp, vec3 wo, vec3 wi, int mask,
+                  float *pdf) {
+    vec3 sum = v3(0, 0, 0);
+    float p = 0.f, wsum = 0.f;
+    float ci = vdot(sp->N, wi), gi = vdot(sp->Ng, wi);
+    for (int k = 0; k < c->n; k++) {
+        const Lobe *l = &c->lobes[k];
+        if (l->type > LOBE_GLOSSY || !(mask & LOBE_BIT(l->type))) continue;
+        float sel = maxf(vavg(l->w), 1e-4f);
+        wsum += sel;
+        if (l->type == LOBE_DIFFUSE) {
+            if (ci <= 0.f || gi <= 0.f) continue;
+            float f = INV_PI_F * (l->param > 0.f ? oren_nayar(wo, wi, sp->N, l->param) : 1.f);
+            sum = vadd(sum, vscale(l->w, f * ci));
+            p += sel * ci * INV_PI_F;
+        } else if (l->type == LOBE_TRANSLUCENT) {
+            if (ci >= 0.f || gi >= 0.f) continue;
+            sum = vadd(sum, vscale(l->w, -ci * INV_PI_F));
+            p += sel * (-ci) * INV_PI_F;
+        } else {
+            if (ci <= 0.f || gi <= 0.f) continue;
+            float f;
+            float gp = glossy_pdf_f(wo, wi, sp->N, l->param, &f);
+            sum = vadd(sum, vscale(l->w, f * ci));
+            p += sel * gp;
+        }
+    }
+    if (pdf) {
+        /* Delta lobes take part in lobe selection too. */
+        for (int k = 0; k < c->n; k++)
+            if (c->lobes[k].type > LOBE_GLOSSY && (mask & LOBE_BIT(c->lobes[k].type)))
+                wsum += maxf(vavg(c->lobes[k].w), 1e-4f);
+        *pdf = wsum > 0.f ? p / wsum : 0.f;
+    }
+    return sum;
+}
+
+static vec3 cosine_dir(vec3 n, Rng *rng) {
+    float u1 = rng_float(rng), u2 = rng_float(rng);
+    float r = sqrtf(u1), phi = 2.f * PI_F * u2;
+    vec3 t, b;
+    onb(n, &t, &b);
+    return vnorm(to_world(v3(r * cosf(phi), r * sinf(phi), sqrtf(maxf(0.f, 1.f - u1))), t, b, n));
+}
+
+int closure_sample(const Closure *c, const SurfacePoint *sp, vec3 wo, Rng *rng, int mask,
+                   vec3 *wi, vec3 *weight, int *delta, int *lobe_type) {
+    float wsum = 0.f;
+    int last = -1;
+    for (int k = 0; k < c->n; k++)
+        if (mask & LOBE_BIT(c->lobes[k].type)) { wsum += maxf(vavg(c->lobes[k].w), 1e-4f); last = k; }
+    if (last < 0) return 0;
+    float u = rng_float(rng) * wsum;
+    int k = 0;
+    for (; k < last; k++) {
+        if (!(mask & LOBE_BIT(c->lobes[k].type))) continue;
+        u -= maxf(vavg(c->lobes[k].w), 1e-4f);
+        if (u < 0.f) break;
+    }
+    const Lobe *l = &c->lobes[k];
+    *lobe_type = l->type;
+    if (l->type > LOBE_GLOSSY) {
+        float p = maxf(vavg(l->w), 1e-4f) / wsum;
+        *wi = l->dir;
+        *weight = vscale(l->w, 1.f / p);
+        *delta = 1;
+        return 1;
+    }
+    *delta = 0;
+    vec3 d;
+    if (l->type == LOBE_DIFFUSE) d = cosine_dir(sp->N, rng);
+    else if (l->type == LOBE_TRANSLUCENT) d = cosine_dir(vneg(sp->N), rng);
+    else {
+        vec3 h = sample_blinn_normal(sp->N, l->param, rng);
+        if (vdot(h, wo) < 0.f) h = vneg(h);
+        d = vreflect(wo, h);
+    }
+    float pdf;
+    vec3 f = closure_eval(c, sp, wo, d, mask, &pdf);
+    if (pdf <= 0.f || vis_black(f)) return 0;
+    *wi = d;
+    *weight = vscale(f, 1.f / pdf);
+    return 1;
+}
