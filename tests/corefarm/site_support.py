@@ -77,7 +77,8 @@ class FakeMaster:
 
     async def run(self, job_id):
         self.ran.append(job_id)
-        await self.grid.fork_many(job_id, [("render_tile", b"%d" % i) for i in range(self.tiles)])
+        if self.tiles:
+            await self.grid.fork_many(job_id, [("render_tile", b"%d" % i) for i in range(self.tiles)])
 
     async def progress(self, job_id, owner):
         status = await self.grid.job_status(job_id, owner=owner)

@@ -197,3 +197,18 @@ def test_a_job_beyond_the_balance_waits_with_the_reason_shown(tmp_path):
     assert progress["reason"] == INSUFFICIENT_CREDIT
     assert "Waiting for credit" in progress["reason_text"]
     assert "insufficient_credit" in alice.get("/jobs").text
+
+
+def test_scripts_read_progress_and_the_image_with_an_api_key(farm, alice):
+    job_id = submit(alice, "scene.xml", MINIMAL).header("location").rsplit("/", 1)[1]
+    farm.finish_tiles(job_id)
+    key, _ = result_of(farm.parts["keys"].create("submitter", "alice"))
+    other, _ = result_of(farm.parts["keys"].create("submitter", "mallory"))
+    script = farm.browser()
+    auth = {"Authorization": f"Bearer {key}"}
+    assert script.get(f"/jobs/{job_id}/progress", headers=auth).json()["state"] == "done"
+    image = script.get(f"/jobs/{job_id}/output", headers=auth)
+    assert image.code == 200 and image.body.startswith(b"\x89PNG")
+    assert script.get(f"/jobs/{job_id}/output", headers={"Authorization": f"Bearer {other}"}).code == 404
+    assert script.get(f"/jobs/{job_id}/output", headers={"Authorization": "Bearer junk"}).code == 404
+    assert script.get(f"/jobs/{job_id}/progress").code == 401

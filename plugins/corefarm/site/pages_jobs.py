@@ -214,10 +214,11 @@ def install(app, page_route):
     @app.route("/jobs/<string:job_id>/progress", methods=["GET"], endpoint="job_progress")
     async def job_progress(self, request, job_id):
         visit = await self.visit(request)
-        if visit.user is None:
-            return json_error(request, 401, "unauthorized", "log in to see your jobs")
+        user = await _reader(self, request, visit)
+        if user is None:
+            return json_error(request, 401, "unauthorized", "log in (or send an API key) to see your jobs")
         try:
-            return json_response(request, await _progress(self, job_id, visit.user))
+            return json_response(request, await _progress(self, job_id, user))
         except PageError:
             return json_error(request, 404, "no_such_job", "there is no such job here")
 
@@ -238,11 +239,12 @@ def install(app, page_route):
     async def job_output(self, request, job_id):
         visit = await self.visit(request)
         try:
-            if visit.user is None:
+            user = await _reader(self, request, visit)
+            if user is None:
                 raise not_found("job")
             job_id_or_404(job_id)
             try:
-                data, content_type, filename = await self.s.master.output(job_id, visit.user)
+                data, content_type, filename = await self.s.master.output(job_id, user)
             except NoSuchJob:
                 raise not_found("job") from None
             except (LookupError, GridError):
@@ -268,6 +270,23 @@ def install(app, page_route):
         except (JobNotRunning, GridError):
             pass                     # already finished: the job page says how
         return redirect(request, visit, f"jobs/{job_id}")
+
+
+async def _reader(site, request, visit):
+    """Who may read a job here: the logged-in user, or for scripts (the
+    original Corefarm client fetching its image) the user of an API key
+    sent as ``Authorization: Bearer KEY``."""
+    if visit.user is not None:
+        return visit.user
+    header = (request.getHeader(b"authorization") or b"").decode("latin-1")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        return None
+    try:
+        principal = await site.s.keys.verify_bearer(key.strip())
+    except GridError:
+        return None
+    return principal.user
 
 
 async def _progress(site, job_id, user):
