@@ -1,0 +1,148 @@
+"""The autoscaler's policy: how many nodes, which ones go, and why.
+
+Demand is counted in agent slots. Each running, unheld job wants one slot
+per queued or leased task, capped by its capacity request (``ghz`` or
+``slots`` given to start_job): a job asking for 8 slots never rents more
+than 8 however long its queue. Leases held by nodes that are not ours
+(volunteers, the local pool) are work already covered. Nodes wanted =
+ceil(slots / slots_per_node) + the warm standby, kept within
+[min_nodes, max_nodes] and under the spending cap.
+
+Scaling down is decided by lease state, never by an idle timer that any
+activity resets (Ray's ray#60546): a node may go only when it holds no
+lease and has held none for ``idle_timeout``; nodes still booting go first
+(they cost and do nothing, ray#45195). A node holding a lease is never a
+victim, whatever the surplus or the budget says.
+"""
+
+import math
+
+from zope.interface import implementer
+
+from naclgrid.elastic.interfaces import IElasticPolicy
+from naclgrid.elastic.model import (BOOTING, DOWN, HOLD, READY, UP, ClusterView, Decision,
+                                    JobDemand, NodeView)
+
+
+def _plural(count, word):
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+@implementer(IElasticPolicy)
+class ElasticPolicy:
+    """``settings`` is a :class:`naclgrid.elastic.config.ElasticSettings`."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.last_up = None          # when nodes were last started
+        self.last_change = None      # when nodes were last started or stopped
+        self._idle_since = None      # for desired(): when the grid last had no work
+
+    # -- the capacity ceiling ---------------------------------------------------------------
+    def ceiling(self, spent):
+        """``(nodes, blocked_by, why)``: the most nodes allowed right now."""
+        s = self.settings
+        cap, kind, why = s.max_nodes, "max_nodes", f"max_nodes is {s.max_nodes}"
+        if s.price_per_hour > 0 and s.max_hourly_spend > 0:
+            afford = math.floor(s.max_hourly_spend / s.price_per_hour + 1e-9)
+            if afford < cap:
+                cap, kind = afford, "spend_cap"
+                why = (f"the spend cap of {s.max_hourly_spend:g}/h buys "
+                       f"{_plural(afford, 'node')} at {s.price_per_hour:g}/h")
+        if s.budget > 0 and spent >= s.budget:
+            cap, kind = 0, "budget"
+            why = f"the budget is spent ({spent:.2f} of {s.budget:g})"
+        return cap, kind, why
+
+    # -- the decision ----------------------------------------------------------------------
+    def decide(self, view, now):
+        s = self.settings
+        jobs = view.jobs
+        wanted_slots = max(0, sum(j.slots_wanted for j in jobs) - view.foreign_leases)
+        needed = math.ceil(wanted_slots / s.slots_per_node)
+        raw = max(needed + s.standby, s.min_nodes)
+        cap, cap_kind, cap_why = self.ceiling(view.spent)
+        target = min(raw, cap)
+        active = view.active
+        have = len(active)
+        demand = (f"{_plural(view.queued, 'queued task')} in {_plural(len(jobs), 'job')} "
+                  f"want {_plural(wanted_slots, 'slot')}")
+        if view.foreign_leases:
+            demand += f" beyond {view.foreign_leases} leased by other nodes"
+        demand += f" = {_plural(needed, 'node')}"
+        if s.standby:
+            demand += f" + {s.standby} standby"
+        if raw > needed + s.standby:
+            demand += f" (min_nodes {s.min_nodes})"
+        capped = f"; capped at {target}: {cap_why}" if raw > cap else ""
+        details = {"queued": view.queued, "jobs": len(jobs), "wanted_slots": wanted_slots,
+                   "needed_nodes": needed, "standby": s.standby, "ceiling": cap,
+                   "active": have, "draining": len(view.nodes) - have, "target": target,
+                   "spent": round(view.spent, 4)}
+
+        def hold(reason, blocked_by=None):
+            return Decision(HOLD, 0, reason, target, blocked_by=blocked_by, details=details)
+
+        if target > have:
+            if self.last_up is not None and now - self.last_up < s.scale_up_cooldown:
+                wait = s.scale_up_cooldown - (now - self.last_up)
+                return hold(f"{demand}; have {have}{capped}; scale-up cooldown for "
+                            f"{wait:.0f} s more", "cooldown")
+            count = min(target - have, s.max_launch_per_tick)
+            self.last_up = self.last_change = now
+            more = f" (at most {s.max_launch_per_tick} per tick)" if count < target - have else ""
+            return Decision(UP, count, f"{demand}; have {have}{capped}: start {count}{more}",
+                            target, blocked_by=cap_kind if capped else None, details=details)
+
+        if target < have:
+            surplus = have - target
+            if self.last_change is not None and now - self.last_change < s.scale_down_cooldown:
+                wait = s.scale_down_cooldown - (now - self.last_change)
+                return hold(f"{demand}; have {have}{capped}: {surplus} too many, but the "
+                            f"scale-down cooldown lasts {wait:.0f} s more", "cooldown")
+            booting = sorted((n for n in active if n.phase == BOOTING and n.leases == 0),
+                             key=lambda n: n.age)
+            idle = sorted((n for n in active if n.phase == READY and n.leases == 0
+                           and n.idle_for is not None and n.idle_for >= s.idle_timeout),
+                          key=lambda n: -n.idle_for)
+            busy = [n for n in active if n.leases > 0]
+            victims = tuple(n.name for n in (booting + idle)[:surplus])
+            kept = f"; kept {_plural(len(busy), 'node')} holding leases" if busy else ""
+            if not victims:
+                recent = have - len(busy) - len(booting)
+                why = []
+                if busy:
+                    why.append(f"{len(busy)} hold leases")
+                if recent:
+                    why.append(f"{recent} held one within the last {s.idle_timeout:g} s")
+                return hold(f"{demand}; have {have}{capped}: {surplus} too many, but "
+                            f"{' and '.join(why)}", "leases" if busy else "idle_timeout")
+            self.last_change = now
+            return Decision(DOWN, len(victims),
+                            f"{demand}; have {have}{capped}: stop {len(victims)} idle "
+                            f"({', '.join(victims)}){kept}",
+                            target, victims=victims, details=details)
+
+        return hold(f"{demand}; have {have}{capped}: at target")
+
+    # -- the pool's IScalingPolicy ---------------------------------------------------------
+    def desired(self, demand, running, now):
+        """The pool's interface: an IDemand carries totals only, so the
+        agents count as busy while any task is leased and as idle since the
+        grid last had work. The pool's launcher drains an agent gracefully,
+        so this never costs a lease either."""
+        work = demand.queued or demand.leased
+        if work:
+            self._idle_since = None
+        elif self._idle_since is None:
+            self._idle_since = now
+        idle_for = None if work else now - self._idle_since
+        nodes = tuple(NodeView(f"agent-{i}", READY, 1 if demand.leased else 0,
+                               None if demand.leased else idle_for) for i in range(running))
+        view = ClusterView(jobs=(JobDemand("*", demand.queued, demand.leased),), nodes=nodes)
+        decision = self.decide(view, now)
+        if decision.action == UP:
+            return running + decision.count
+        if decision.action == DOWN:
+            return running - decision.count
+        return running
