@@ -69,31 +69,44 @@ async def pop_ack_seconds(store, ops, now):
     return (time.perf_counter() - t0) / ops
 
 
+async def batched_tasks_per_second(store, n):
+    """Throughput with batches: pop(max=256) + one ack_many per batch."""
+    t0, done = time.perf_counter(), 0
+    while done < n:
+        tasks = await store.pop("bench-node", now=1.0, max=256)
+        await store.ack_many([(t.job_id, t.slot, t.lease_id, b"r", None) for t in tasks], now=1.0)
+        done += len(tasks)
+    return done / (time.perf_counter() - t0)
+
+
 async def measure(make_store, sizes, ops, runs):
     """All queues are filled first, then sampled round-robin (one run of
     each size in turn), so drift on a shared machine hits every size alike."""
     stores = {}
     for n in sizes:
         stores[n] = await make_store(n)
-        await fill(stores[n], n + ops * (runs + 1))
+        await fill(stores[n], n + ops * (runs + 3))
     samples = {n: [] for n in sizes}
     for n in sizes:
         await pop_ack_seconds(stores[n], ops, now=1.0)      # warm-up
     for _ in range(runs):
         for n in sizes:
             samples[n].append(await pop_ack_seconds(stores[n], ops, now=1.0))
+    batched = await batched_tasks_per_second(stores[min(sizes)], ops * 2)
     for store in stores.values():
         await store.close()
-    return {n: statistics.median(v) for n, v in samples.items()}
+    return {n: statistics.median(v) for n, v in samples.items()}, batched
 
 
-def report(name, rows):
+def report(name, measured):
+    rows, batched = measured
     base = rows[min(rows)]
     print(f"\n{name}: pop+ack, median of runs")
     for n, seconds in rows.items():
         print(f"  {n:>9,} queued: {seconds * 1e6:8.1f} us/op  ({1 / seconds:8.0f} ops/s)"
               f"  x{seconds / base:.2f}")
     print(f"  ratio largest/smallest: {rows[max(rows)] / base:.2f} (target <= 1.3)")
+    print(f"  batched (pop max=256 + ack_many): {batched:,.0f} tasks/s")
 
 
 async def main(reactor, args):

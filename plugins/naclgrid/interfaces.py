@@ -106,6 +106,12 @@ class IGridStore(Interface):
         requeued or is someone else's; JobStopped if the job ended;
         NoSuchJob / NoSuchTask."""
 
+    def ack_many(acks, now):
+        """Several acks ``[(job_id, slot, lease_id, result, error), ...]``
+        in one round trip, each applied exactly as ``ack`` would; a list
+        with ACK_OK / ACK_DUPLICATE or the GridError instance (not raised)
+        per item, same order."""
+
     def requeue_expired(now, limit=1000):
         """Requeue tasks whose lease expired (or fail them with "lease
         expired" at max_attempts); at most ``limit``; returns how many
@@ -241,6 +247,10 @@ class IGrid(Interface):
 
     def ack(job_id, slot, lease_id, result=None, error=None):
         """ACK_OK / ACK_DUPLICATE; StaleLease, JobStopped, TooLarge..."""
+
+    def ack_many(acks):
+        """[(job_id, slot, lease_id, result, error), ...] in one round trip;
+        per item ACK_OK / ACK_DUPLICATE or the GridError met (not raised)."""
 
     def fetch(job_id, slot, wait=0, owner=None):
         """TaskOutcome (with ``reason`` when queued); with ``wait`` > 0,

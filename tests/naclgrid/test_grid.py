@@ -326,3 +326,18 @@ def test_frequent_polls_write_the_node_record_at_most_every_half_ttl(grid, clock
     assert len(writes) == 3
     [node] = result_of(grid.nodes())
     assert node.applications == ("ray",) and node.last_seen == 16
+
+
+def test_ack_many_reports_per_item(grid, clock):
+    jid = job(grid, n=2)
+    a, b = result_of(grid.pop("n", "agent", max=2))
+    outcomes = result_of(grid.ack_many([
+        (jid, a.slot, a.lease_id, b"ok", None),
+        (jid, b.slot, b.lease_id, b"x" * 101, None),
+        (jid, b.slot, b.lease_id, None, None),
+        ("short",),
+        (jid, b.slot, b.lease_id, None, "failed here"),
+    ]))
+    assert outcomes[0] == "ok" and outcomes[4] == "ok"
+    assert [type(o) for o in outcomes[1:4]] == [errors.TooLarge, errors.BadRequest, errors.BadRequest]
+    failure_of(grid.ack_many([(jid, 0, "l", b"", None)] * 1025), errors.TooLarge)

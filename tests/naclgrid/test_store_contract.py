@@ -412,3 +412,23 @@ async def test_events_announce_work_and_results(store, clock, reactor):
     await store.stop_job(job.job_id, STOPPED, now=0)
     await seen(("result", job.job_id, None))
     assert ("work", "ray", 3) == log.events[0]       # nothing before the start
+
+
+@pytest_twisted.ensureDeferred
+async def test_ack_many_applies_each_ack_on_its_own(store, clock):
+    jid = await running_job(store, clock, n=4, max_attempts=2)
+    a, b, c = await store.pop("n", now=clock.seconds(), max=3)
+    outcomes = await store.ack_many([
+        (jid, a.slot, a.lease_id, ALL_BYTES, None),
+        (jid, b.slot, "forged", b"evil", None),
+        (jid, c.slot, c.lease_id, None, "crashed"),
+        (jid, a.slot, a.lease_id, b"again", None),
+        ("nope", 0, "x", b"", None),
+        (jid, 99, "x", b"", None),
+    ], now=clock.seconds())
+    assert outcomes[0] == ACK_OK and outcomes[2] == ACK_OK and outcomes[3] == ACK_DUPLICATE
+    assert [type(o) for o in outcomes[1:2] + outcomes[4:]] == [
+        errors.StaleLease, errors.NoSuchJob, errors.NoSuchTask]
+    assert (await store.fetch(jid, a.slot)).result == ALL_BYTES
+    assert (await store.get_job(jid)).counts == {QUEUED: 2, LEASED: 1, DONE: 1, FAILED: 0}
+    assert await store.ack_many([], now=clock.seconds()) == []

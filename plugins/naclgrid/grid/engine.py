@@ -14,7 +14,7 @@ from twisted.internet.defer import ensureDeferred, succeed
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from naclgrid.errors import BadRequest, NoSuchJob, TooLarge
+from naclgrid.errors import BadRequest, GridError, NoSuchJob, TooLarge
 from naclgrid.interfaces import IGrid
 from naclgrid.model import (
     AGENTS_BUSY, CREATED, FINAL_JOB_STATES, INSUFFICIENT_CREDIT, JOB_NOT_STARTED,
@@ -26,6 +26,7 @@ from naclgrid.grid.waiters import Waiters
 NODE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
 MAX_SLOTS_PER_CALL = 10_000
 MAX_HEARTBEAT_LEASES = 1024
+MAX_ACKS_PER_CALL = 1024
 
 
 def _as_deferred(coroutine_function):
@@ -291,8 +292,7 @@ class Grid:
             await self.store.refresh_node(node, now, now + self.node_ttl)
         return await self.store.heartbeat(leases, now=now)
 
-    @_as_deferred
-    async def ack(self, job_id, slot, lease_id, result=None, error=None):
+    def _checked_ack(self, job_id, slot, lease_id, result, error):
         if (result is None) == (error is None):
             raise BadRequest("an ack carries either a result or an error")
         if result is not None:
@@ -305,8 +305,37 @@ class Grid:
             error = str(error)[:self.limits.max_error_chars] or "error"
         if isinstance(slot, bool) or not isinstance(slot, int):
             raise BadRequest("slot must be an integer")
-        return await self.store.ack(str(job_id), slot, str(lease_id), now=self._now(),
+        return str(job_id), slot, str(lease_id), result, error
+
+    @_as_deferred
+    async def ack(self, job_id, slot, lease_id, result=None, error=None):
+        job_id, slot, lease_id, result, error = self._checked_ack(
+            job_id, slot, lease_id, result, error)
+        return await self.store.ack(job_id, slot, lease_id, now=self._now(),
                                     result=result, error=error)
+
+    @_as_deferred
+    async def ack_many(self, acks):
+        """``[(job_id, slot, lease_id, result, error), ...]`` (at most
+        MAX_ACKS_PER_CALL) in one store round trip. Returns, per item,
+        ACK_OK / ACK_DUPLICATE or the GridError it met (not raised): one bad
+        item does not spoil the others."""
+        acks = list(acks)
+        if len(acks) > MAX_ACKS_PER_CALL:
+            raise TooLarge(f"at most {MAX_ACKS_PER_CALL} acks per call")
+        out, valid, where = [None] * len(acks), [], []
+        for i, item in enumerate(acks):
+            try:
+                valid.append(self._checked_ack(*item))
+                where.append(i)
+            except GridError as e:
+                out[i] = e
+            except (TypeError, ValueError):
+                out[i] = BadRequest("an ack is (job_id, slot, lease_id, result, error)")
+        if valid:
+            for i, outcome in zip(where, await self.store.ack_many(valid, now=self._now())):
+                out[i] = outcome
+        return out
 
     # -- results --------------------------------------------------------------------------
     @_as_deferred

@@ -17,7 +17,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from naclgrid.errors import (
-    JobStopped, LimitExceeded, NoSuchJob, NoSuchTask, StaleLease,
+    GridError, JobStopped, LimitExceeded, NoSuchJob, NoSuchTask, StaleLease,
 )
 from naclgrid.interfaces import IGridStore
 from naclgrid.model import (
@@ -354,6 +354,19 @@ class MemoryGridStore(MemoryAuxiliaries):
 
     @_deferred
     def ack(self, job_id, slot, lease_id, now, result=None, error=None):
+        return self._ack(job_id, slot, lease_id, now, result, error)
+
+    @_deferred
+    def ack_many(self, acks, now):
+        out = []
+        for job_id, slot, lease_id, result, error in acks:
+            try:
+                out.append(self._ack(job_id, slot, lease_id, now, result, error))
+            except GridError as e:
+                out.append(e)
+        return out
+
+    def _ack(self, job_id, slot, lease_id, now, result, error):
         job = self._task_job(job_id, slot)
         if job.acked.get(slot) == lease_id:
             return ACK_DUPLICATE

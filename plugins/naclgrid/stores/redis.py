@@ -71,6 +71,15 @@ def _check(reply):
     return reply
 
 
+def _ack_outcome(reply):
+    if reply[0] == b"!":
+        try:
+            _check(reply)
+        except errors.GridError as e:
+            return e
+    return ACK_DUPLICATE if reply[0] == b"dup" else ACK_OK
+
+
 def _unavailable(failure):
     failure.trap(txredisapi.ConnectionError, ConnectionError, txredisapi.TimeoutError)
     raise errors.StoreUnavailable(f"redis is unavailable: {failure.value}")
@@ -325,11 +334,22 @@ class RedisGridStore:
             lambda r: [float(x) if x else None for x in r])
 
     def ack(self, job_id, slot, lease_id, now, result=None, error=None):
-        kind, payload = ("e", str(error).encode()) if error is not None else (
-            "r", bytes(result or b""))
-        return self._run("ACK", job_id, str(slot), lease_id, _num(now), kind,
-                         payload).addCallback(
-            lambda r: ACK_DUPLICATE if r[0] == b"dup" else ACK_OK)
+        def single(outcomes):
+            if isinstance(outcomes[0], Exception):
+                raise outcomes[0]
+            return outcomes[0]
+        return self.ack_many([(job_id, slot, lease_id, result, error)], now).addCallback(single)
+
+    def ack_many(self, acks, now):
+        args = []
+        for job_id, slot, lease_id, result, error in acks:
+            kind, payload = ("e", str(error).encode()) if error is not None else (
+                "r", bytes(result or b""))
+            args += [job_id, str(slot), lease_id, kind, payload]
+        if not args:
+            return succeed([])
+        return self._run("ACK", _num(now), *args).addCallback(
+            lambda replies: [_ack_outcome(r) for r in replies])
 
     def requeue_expired(self, now, limit=1000):
         return self._run("REQUEUE_EXPIRED", _num(now), int(limit), ERROR_LEASE_EXPIRED)

@@ -117,39 +117,48 @@ return out
 """
 
 ACK = r"""
--- ARGV: P, J, slot, lease_id, now, kind ('r' result | 'e' error), payload
-local J, slot, lease_id, now, kind = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
-local job = jk(J, 'job')
-local f = redis.call('HMGET', job, 'state', 'next')
-if not f[1] then return fail('no_such_job', 'no job ' .. J) end
-local n = tonumber(slot)
-if not n or n < 0 or n >= tonumber(f[2]) or tostring(n) ~= slot then
-  return fail('no_such_task', 'job ' .. J .. ' has no slot ' .. slot)
+-- ARGV: P, now, then groups of five: J, slot, lease_id, kind ('r' | 'e'), payload
+local now = tonumber(ARGV[2])
+
+local function ack_one(J, slot, lease_id, kind, payload)
+  local job = jk(J, 'job')
+  local f = redis.call('HMGET', job, 'state', 'next')
+  if not f[1] then return fail('no_such_job', 'no job ' .. J) end
+  local n = tonumber(slot)
+  if not n or n < 0 or n >= tonumber(f[2]) or tostring(n) ~= slot then
+    return fail('no_such_task', 'job ' .. J .. ' has no slot ' .. slot)
+  end
+  local rec = redis.call('HGET', jk(J, 's'), slot)
+  local t = rec and split(rec) or {'Q', '0', '', ''}
+  if lease_id ~= '' and t[3] == lease_id
+     and (t[1] == 'D' or t[1] == 'F' or (t[1] == 'Q' and t[4] == 'E')) then
+    return {'dup'}
+  end
+  if not is_active(f[1]) then return fail('job_stopped', 'job ' .. J .. ' is ' .. f[1]) end
+  if t[1] ~= 'L' or t[3] ~= lease_id or tonumber(t[4]) <= now then
+    return fail('stale_lease', 'lease ' .. lease_id .. ' on ' .. J .. '/' .. slot .. ' is not live')
+  end
+  local att = tonumber(t[2])
+  redis.call('ZREM', LEASES, J .. '|' .. slot)
+  node_release(t[5])
+  redis.call('HINCRBY', job, 'l', -1)
+  if kind == 'r' then
+    redis.call('HSET', jk(J, 's'), slot, 'D|' .. att .. '|' .. lease_id)
+    redis.call('HSET', jk(J, 'r'), slot, payload)
+    redis.call('HDEL', jk(J, 'in'), slot)
+    redis.call('HINCRBY', job, 'd', 1)
+    redis.call('PUBLISH', EVENTS, 'r|' .. slot .. '|' .. J)
+  else
+    retry_or_fail(J, slot, att, lease_id, 'E', payload)
+  end
+  return {'ok'}
 end
-local rec = redis.call('HGET', jk(J, 's'), slot)
-local t = rec and split(rec) or {'Q', '0', '', ''}
-if lease_id ~= '' and t[3] == lease_id
-   and (t[1] == 'D' or t[1] == 'F' or (t[1] == 'Q' and t[4] == 'E')) then
-  return {'dup'}
+
+local out = {}
+for k = 3, #ARGV, 5 do
+  out[#out + 1] = ack_one(ARGV[k], ARGV[k + 1], ARGV[k + 2], ARGV[k + 3], ARGV[k + 4])
 end
-if not is_active(f[1]) then return fail('job_stopped', 'job ' .. J .. ' is ' .. f[1]) end
-if t[1] ~= 'L' or t[3] ~= lease_id or tonumber(t[4]) <= now then
-  return fail('stale_lease', 'lease ' .. lease_id .. ' on ' .. J .. '/' .. slot .. ' is not live')
-end
-local att = tonumber(t[2])
-redis.call('ZREM', LEASES, J .. '|' .. slot)
-node_release(t[5])
-redis.call('HINCRBY', job, 'l', -1)
-if kind == 'r' then
-  redis.call('HSET', jk(J, 's'), slot, 'D|' .. att .. '|' .. lease_id)
-  redis.call('HSET', jk(J, 'r'), slot, ARGV[7])
-  redis.call('HDEL', jk(J, 'in'), slot)
-  redis.call('HINCRBY', job, 'd', 1)
-  redis.call('PUBLISH', EVENTS, 'r|' .. slot .. '|' .. J)
-else
-  retry_or_fail(J, slot, att, lease_id, 'E', ARGV[7])
-end
-return {'ok'}
+return out
 """
 
 REQUEUE_EXPIRED = r"""
