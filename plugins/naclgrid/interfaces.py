@@ -184,7 +184,10 @@ class IGrid(Interface):
     and raise GridErrors. ``owner`` parameters, when not None, restrict the
     call to that user's jobs (another user's job is NoSuchJob); pass None for
     admins and agents. Long polls (``wait``) wake on store events, not on a
-    timer, and time out on the injected clock."""
+    timer, and time out on the injected clock.
+
+    A job whose tasks are all finished stays ``running`` (its master may
+    fork more) until ``stop_job``; progress is ``counts`` / ``total``."""
 
     store = Attribute("The IGridStore (the API uses it for keys/nonces/kv).")
     clock = Attribute("The IReactorTime every timestamp comes from.")

@@ -264,6 +264,8 @@ def test_limits(grid, clock):
     lambda g: g.ack("j", 0, "l", result=b"", error="both"),
     lambda g: g.ack("j", "0", "l", result=b""),
     lambda g: g.fetch("j", 0, wait=61),
+    lambda g: g.heartbeat([("j", 0)]),
+    lambda g: g.heartbeat([("j", "0", "l")]),
 ])
 def test_bad_requests(grid, call):
     failure_of(call(grid), errors.BadRequest)

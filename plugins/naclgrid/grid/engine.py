@@ -285,7 +285,14 @@ class Grid:
         leases = list(leases)
         if len(leases) > MAX_HEARTBEAT_LEASES:
             raise TooLarge(f"at most {MAX_HEARTBEAT_LEASES} leases per heartbeat")
-        leases = [l if isinstance(l, Lease) else Lease(*l) for l in leases]
+        try:
+            leases = [l if isinstance(l, Lease) else Lease(*l) for l in leases]
+        except TypeError:
+            raise BadRequest("a lease is (job_id, slot, lease_id)") from None
+        for lease in leases:
+            if (not isinstance(lease.job_id, str) or not isinstance(lease.lease_id, str)
+                    or isinstance(lease.slot, bool) or not isinstance(lease.slot, int)):
+                raise BadRequest("a lease is (job_id: str, slot: int, lease_id: str)")
         now = self._now()
         if node is not None and NODE_ID.match(str(node)):
             # A node busy computing is alive; what it serves is unchanged.
