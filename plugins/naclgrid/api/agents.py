@@ -7,7 +7,7 @@ ack and heartbeat its leases, download its files.
 
 import re
 
-from twisted.internet.defer import ensureDeferred, gatherResults
+from twisted.internet.defer import ensureDeferred, gatherResults, succeed
 
 from naclgrid.api.endpoint import ADMIN, AGENT, SUBMITTER, AGENT_ROLES, endpoint, job_id_of
 from naclgrid.api.errors import ApiError, json_response
@@ -70,7 +70,7 @@ def install(app):
         items = json_list(params.json, "acks", self.max_batch_items)
         # Each ack stands alone; issuing them together lets a Redis store pipeline them.
         results = await gatherResults(
-            [ensureDeferred(self.ack_one(principal, index, item)) for index, item in enumerate(items)]
+            [self.ack_one(principal, index, item) for index, item in enumerate(items)]
         )
         return json_response(request, {"results": results})
 
@@ -138,27 +138,45 @@ class AgentHelpers:
                 return True
         return False
 
-    async def ack_one(self, principal, index, item):
+    def ack_one(self, principal, index, item):
+        """A Deferred firing with one ``ack_many`` answer; never fails with a
+        GridError. Plain Deferreds, not coroutines: this runs per task."""
         try:
-            if not isinstance(item, dict):
-                raise ApiError("bad_request", f"acks[{index}] must be an object")
-            lease = lease_of(item, f"acks[{index}]")
-            has_result, has_error = "result_b64" in item, "error" in item
-            if has_result == has_error:
-                raise ApiError("bad_request", f"acks[{index}] needs exactly one of result_b64, error")
-            result = decode_b64(item["result_b64"], f"acks[{index}].result_b64") if has_result else None
-            error = item.get("error")
-            if has_error and (not isinstance(error, str) or len(error) > self.settings.max_error_bytes):
-                raise ApiError("bad_request", f"acks[{index}].error must be a string up to "
-                               f"{self.settings.max_error_bytes} characters")
-            if result is not None and len(result) > self.max_result_bytes:
-                raise ApiError("too_large", f"results are limited to {self.max_result_bytes} bytes", 413)
-            await self.check_own_job(principal, lease.job_id)
-            outcome = await self.grid.ack(lease.job_id, lease.slot, lease.lease_id,
-                                          result=result, error=error)
+            lease, result, error = self.parse_ack(index, item)
         except GridError as failure:
-            return {"ok": False, "error": failure.code, "message": failure.message}
-        return ack_json(outcome)
+            return succeed(refusal(failure))
+        if principal.role == SUBMITTER:
+            d = ensureDeferred(self.check_own_job(principal, lease.job_id))
+            d.addCallback(lambda _: self.grid.ack(lease.job_id, lease.slot, lease.lease_id,
+                                                  result=result, error=error))
+        else:
+            d = self.grid.ack(lease.job_id, lease.slot, lease.lease_id, result=result, error=error)
+        return d.addCallbacks(ack_json, _refused)
+
+    def parse_ack(self, index, item):
+        if not isinstance(item, dict):
+            raise ApiError("bad_request", f"acks[{index}] must be an object")
+        lease = lease_of(item, f"acks[{index}]")
+        has_result, has_error = "result_b64" in item, "error" in item
+        if has_result == has_error:
+            raise ApiError("bad_request", f"acks[{index}] needs exactly one of result_b64, error")
+        result = decode_b64(item["result_b64"], f"acks[{index}].result_b64") if has_result else None
+        error = item.get("error")
+        if has_error and (not isinstance(error, str) or len(error) > self.settings.max_error_bytes):
+            raise ApiError("bad_request", f"acks[{index}].error must be a string up to "
+                           f"{self.settings.max_error_bytes} characters")
+        if result is not None and len(result) > self.max_result_bytes:
+            raise ApiError("too_large", f"results are limited to {self.max_result_bytes} bytes", 413)
+        return lease, result, error
+
+
+def refusal(error):
+    return {"ok": False, "error": error.code, "message": error.message}
+
+
+def _refused(failure):
+    failure.trap(GridError)
+    return refusal(failure.value)
 
 
 def ack_json(outcome):
