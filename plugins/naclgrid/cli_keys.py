@@ -73,11 +73,13 @@ def main(argv):
         outcome = []
         _run(keys, args).addBoth(outcome.append)  # the file store answers at once
         return _finish(outcome[0])
-    return _with_redis(config.server.store, section.get("namespace", "ng:"), args, args.timeout)
-
-
-def _with_redis(url, namespace, args, timeout):
     from twisted.internet import reactor
+
+    return _with_redis(reactor, config.server.store, section.get("namespace", "ng:"), args,
+                       args.timeout)
+
+
+def _with_redis(reactor, url, namespace, args, timeout):
     from twisted.internet.defer import ensureDeferred
 
     from gridhost.core.stores import StoreConnection
