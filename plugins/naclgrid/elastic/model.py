@@ -69,6 +69,10 @@ class ClusterView:
         return sum(j.queued for j in self.jobs)
 
     @property
+    def leased(self):
+        return sum(j.leased for j in self.jobs)
+
+    @property
     def active(self):
         return [n for n in self.nodes if n.phase != DRAINING]
 

@@ -65,8 +65,9 @@ class ElasticPolicy:
         target = min(raw, cap)
         active = view.active
         have = len(active)
-        demand = (f"{_plural(view.queued, 'queued task')} in {_plural(len(jobs), 'job')} "
-                  f"want {_plural(wanted_slots, 'slot')}")
+        leased = f" + {view.leased} running" if view.leased else ""
+        demand = (f"{_plural(view.queued, 'queued task')}{leased} in "
+                  f"{_plural(len(jobs), 'job')} want {_plural(wanted_slots, 'slot')}")
         if view.foreign_leases:
             demand += f" beyond {view.foreign_leases} leased by other nodes"
         demand += f" = {_plural(needed, 'node')}"
@@ -116,7 +117,7 @@ class ElasticPolicy:
                 if recent:
                     why.append(f"{recent} held one within the last {s.idle_timeout:g} s")
                 return hold(f"{demand}; have {have}{capped}: {surplus} too many, but "
-                            f"{' and '.join(why)}", "leases" if busy else "idle_timeout")
+                            f"{' and '.join(why)}", "idle_timeout" if recent else "leases")
             self.last_change = now
             return Decision(DOWN, len(victims),
                             f"{demand}; have {have}{capped}: stop {len(victims)} idle "
