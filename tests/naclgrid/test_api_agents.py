@@ -170,3 +170,18 @@ def test_submitter_as_agent_of_its_own_job(env, alice):
     assert alice.post("ack", {"job_id": job_id}, data={"slot": "0", "lease_id": task["lease_id"],
                                                        "result": "self"}).json() == {"ok": True}
     assert alice.get("nodes").code == 403
+
+
+def test_client_leaving_a_long_poll_frees_it(env, alice, agent):
+    job_id = alice.started_job()
+    pending = agent.start("POST", "pop", data={"wait": "30", "node": "gone"})
+    env.stub.flush()
+    assert env.grid.waiting == 1
+    pending.deferred.cancel()            # the agent hangs up
+    pending.deferred.addErrback(lambda failure: None)
+    env.stub.flush()
+    assert env.grid.waiting == 0
+    assert agent.get("nodes").json()["nodes"][0]["polling"] == 0
+    # The task forked afterwards is not lost to the departed poller.
+    alice.post("fork", {"job_id": job_id}, data={"entry": "main"})
+    assert [t["slot"] for t in agent.post("pop").json()["tasks"]] == [0]
