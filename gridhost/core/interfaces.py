@@ -52,6 +52,13 @@ class IHostContext(Interface):
     metrics = Attribute("prometheus_client.CollectorRegistry shared by the whole host.")
     dependencies = Attribute("Dict: app name -> that app's IAppInstance.api.")
     server = Attribute("Dict of the validated [server] options (listen, data_dir, ...).")
+    mounts = Attribute("Tuple of (host names, site path) where this app is mounted.")
+
+    def url_on_this_machine():
+        """``http://127.0.0.1:PORT/PATH/`` reaching this app through a plain
+        TCP listener of this host, for helper processes started on this
+        machine (e.g. local agents); None before the listeners are bound or
+        when the app is not mounted on a host that answers any name."""
 
 
 class IAppInstance(Interface):

@@ -69,13 +69,14 @@ class GridHostService(MultiService):
         server = asdict(config.server)
         for name, section in config.apps.items():
             app = apps[name]
+            mounts = tuple((h.names, s.path) for h in config.hosts for s in h.sites if s.app == name)
             data_dir = data_root.child(name)
             data_dir.makedirs(ignoreExistingDirectory=True)
             context = HostContext(
                 reactor=reactor, store=store, data_dir=data_dir,
                 log=Logger(namespace=name), metrics=registry,
                 dependencies={dep: top.instances[dep].api for dep in app.requires},
-                server=server,
+                server=server, mounts=mounts, local_url=top._local_url_for(mounts),
             )
             try:
                 instance = app.build(section, context)
@@ -112,6 +113,19 @@ class GridHostService(MultiService):
             top.listeners.append(listener)
         return top
 
+    def _local_url_for(self, mounts):
+        paths = [path for names, path in mounts
+                 if set(names) & {"*", "localhost", "127.0.0.1"}]
+
+        def url():
+            for listener in self.listeners:
+                port = listener.bound_port
+                if paths and port is not None and listener.description.startswith("tcp"):
+                    return f"http://127.0.0.1:{port}{paths[0].rstrip('/')}/"
+            return None
+
+        return url
+
     @inlineCallbacks
     def stopService(self):
         Service.stopService(self)
@@ -130,7 +144,8 @@ class _Listener(StreamServerEndpointService):
     def __init__(self, endpoint, factory, host, description):
         super().__init__(endpoint, factory)
         self._host = host
-        self._description = description
+        self.description = description
+        self.bound_port = None
         self._raiseSynchronously = True
 
     def privilegedStartService(self):
@@ -139,11 +154,12 @@ class _Listener(StreamServerEndpointService):
         def bound(port):
             self._host.ports.append(port)
             address = port.getHost()
+            self.bound_port = getattr(address, "port", None)
             if self._host.port_file is not None:
                 # Tests and scripts that listen on port 0 read the real port here.
                 with open(self._host.port_file, "a") as f:
                     f.write(f"{getattr(address, 'port', '?')}\n")
-            log.info("gridhost listening on {desc} ({host}:{port})", desc=self._description,
+            log.info("gridhost listening on {desc} ({host}:{port})", desc=self.description,
                      host=getattr(address, "host", "?"), port=getattr(address, "port", "?"))
             return port
 

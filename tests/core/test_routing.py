@@ -118,3 +118,23 @@ def test_apps_start_in_order_and_stop_in_reverse(host):
     result_of(host.stopService())
     assert host.events == [("start", "naclgrid"), ("start", "corefarm"),
                            ("stop", "corefarm"), ("stop", "naclgrid")]
+
+
+def test_apps_learn_their_local_url_once_listening(tmp_path, clock):
+    from twisted.internet import reactor  # a real listener needs the real reactor
+
+    apps = {"naclgrid": FakeApp("naclgrid")}
+    config, _ = validate(tomllib.loads(
+        f'[server]\ndata_dir="{tmp_path}"\n[[host]]\nnames=["*"]\n[[host.site]]\npath="/grid"\napp="naclgrid"'),
+        apps)
+    service = GridHostService.from_config(config, apps, reactor, listen=["tcp:0:interface=127.0.0.1"])
+    _, context = apps["naclgrid"].built_with
+    assert context.mounts == ((("*",), "/grid"),)
+    assert context.url_on_this_machine() is None  # nothing bound yet
+    service.privilegedStartService()
+    try:
+        port = service.ports[0].getHost().port
+        assert context.url_on_this_machine() == f"http://127.0.0.1:{port}/grid/"
+        assert (tmp_path / "ports").read_text() == f"{port}\n"
+    finally:
+        service.ports[0].stopListening()
