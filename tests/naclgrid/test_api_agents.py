@@ -185,3 +185,20 @@ def test_client_leaving_a_long_poll_frees_it(env, alice, agent):
     # The task forked afterwards is not lost to the departed poller.
     alice.post("fork", {"job_id": job_id}, data={"entry": "main"})
     assert [t["slot"] for t in agent.post("pop").json()["tasks"]] == [0]
+
+
+def test_ack_many_larger_than_one_engine_batch(env, alice, agent):
+    from naclgrid.grid.engine import MAX_ACKS_PER_CALL
+
+    count = MAX_ACKS_PER_CALL + 10
+    job_id = forked(alice, count)
+    tasks = []
+    while len(tasks) < count:
+        tasks += agent.post("pop", data={"max": "256"}).json()["tasks"]
+    acks = [{"job_id": job_id, "slot": t["slot"], "lease_id": t["lease_id"], "result_b64": ""}
+            for t in tasks]
+    acks[5]["lease_id"] = "wrong"
+    results = agent.post("ack_many", json={"acks": acks}).json()["results"]
+    assert len(results) == count and results[5]["error"] == "stale_lease"
+    assert results[:5] + results[6:] == [{"ok": True}] * (count - 1)
+    assert alice.get("job", {"job_id": job_id}).json()["counts"]["done"] == count - 1

@@ -7,13 +7,12 @@ ack and heartbeat its leases, download its files.
 
 import re
 
-from twisted.internet.defer import ensureDeferred, gatherResults, succeed
-
 from naclgrid.api.endpoint import ADMIN, AGENT, SUBMITTER, AGENT_ROLES, endpoint, job_id_of
 from naclgrid.api.errors import ApiError, json_response
 from naclgrid.api.jobs import decode_b64, json_list
 from naclgrid.api.views import node_json, task_json
 from naclgrid.errors import GridError
+from naclgrid.grid.engine import MAX_ACKS_PER_CALL
 from naclgrid.model import ACK_DUPLICATE, Lease
 
 ALL_ROLES = (SUBMITTER, AGENT, ADMIN)
@@ -68,11 +67,27 @@ def install(app):
     @endpoint(app, "ack_many", ALL_ROLES, accept=("json",), limit="batch")
     async def ack_many(self, request, principal, params):
         items = json_list(params.json, "acks", self.max_batch_items)
-        # Each ack stands alone; issuing them together lets a Redis store pipeline them.
-        results = await gatherResults(
-            [self.ack_one(principal, index, item) for index, item in enumerate(items)]
-        )
-        return json_response(request, {"results": results})
+        answers, valid, where = [None] * len(items), [], []
+        owned = {}
+        for index, item in enumerate(items):
+            try:
+                lease, result, error = self.parse_ack(index, item)
+                if lease.job_id not in owned:
+                    owned[lease.job_id] = await self.owns_job(principal, lease.job_id)
+                if not owned[lease.job_id]:
+                    raise GridError(f"no job {lease.job_id}", code="no_such_job", status=404)
+            except GridError as failure:
+                answers[index] = refusal(failure)
+                continue
+            valid.append((lease.job_id, lease.slot, lease.lease_id, result, error))
+            where.append(index)
+        # One store round trip per engine-sized chunk; each item succeeds or fails alone.
+        outcomes = []
+        for first in range(0, len(valid), MAX_ACKS_PER_CALL):
+            outcomes += await self.grid.ack_many(valid[first:first + MAX_ACKS_PER_CALL])
+        for index, outcome in zip(where, outcomes):
+            answers[index] = refusal(outcome) if isinstance(outcome, GridError) else ack_json(outcome)
+        return json_response(request, {"results": answers})
 
     @endpoint(app, "heartbeat", ALL_ROLES, accept=("json",), limit="list")
     async def heartbeat(self, request, principal, params):
@@ -138,21 +153,6 @@ class AgentHelpers:
                 return True
         return False
 
-    def ack_one(self, principal, index, item):
-        """A Deferred firing with one ``ack_many`` answer; never fails with a
-        GridError. Plain Deferreds, not coroutines: this runs per task."""
-        try:
-            lease, result, error = self.parse_ack(index, item)
-        except GridError as failure:
-            return succeed(refusal(failure))
-        if principal.role == SUBMITTER:
-            d = ensureDeferred(self.check_own_job(principal, lease.job_id))
-            d.addCallback(lambda _: self.grid.ack(lease.job_id, lease.slot, lease.lease_id,
-                                                  result=result, error=error))
-        else:
-            d = self.grid.ack(lease.job_id, lease.slot, lease.lease_id, result=result, error=error)
-        return d.addCallbacks(ack_json, _refused)
-
     def parse_ack(self, index, item):
         if not isinstance(item, dict):
             raise ApiError("bad_request", f"acks[{index}] must be an object")
@@ -172,11 +172,6 @@ class AgentHelpers:
 
 def refusal(error):
     return {"ok": False, "error": error.code, "message": error.message}
-
-
-def _refused(failure):
-    failure.trap(GridError)
-    return refusal(failure.value)
 
 
 def ack_json(outcome):
