@@ -57,7 +57,8 @@ def check_cloud_config(provider, table):
     up here (the environment of ``check-config`` is not the server's)."""
     known = dict(COMMON, **SPECIFIC[provider])
     errors = [f"elastic.cloud.{key}: unknown option for {provider} "
-              f"(known: {', '.join(sorted(known))})" for key in sorted(table) if key not in known]
+              f"(known: {', '.join(sorted(known))})" for key in sorted(table)
+              if key not in known and key != "secret"]
     for key, kind in known.items():
         if key not in table:
             continue
