@@ -75,6 +75,9 @@ class FakeMaster:
         await self.run(job.job_id)
         return job.job_id
 
+    def start(self, job_id):
+        return ensureDeferred(self.run(job_id))
+
     async def run(self, job_id):
         self.ran.append(job_id)
         if self.tiles:

@@ -108,6 +108,15 @@ def site_session(base):
     return keys
 
 
+def stop(process):
+    process.terminate()
+    try:
+        process.wait(30)            # it delivers the tiles in hand first
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
 def test_the_blender_exporter_flow_renders_and_the_image_downloads(tmp_path):
     with farm_server(tmp_path / "farm") as server:
         keys = site_session(server.url)
@@ -138,8 +147,7 @@ def test_the_blender_exporter_flow_renders_and_the_image_downloads(tmp_path):
 
             progress = wait_for(finished, 120, "the render to finish")
         finally:
-            agent.terminate()
-            agent.wait(10)
+            stop(agent)
         assert progress["tiles_done"] == progress["tiles_total"] > 0
         status, body, headers = server.get(f"/jobs/{job_id}/output", headers=auth)
         assert status == 200

@@ -231,6 +231,9 @@ def install(app, page_route):
             data = await self.s.master.preview_png(job_id, visit.user)
         except (NoSuchJob, LookupError):
             return json_error(request, 404, "no_such_job", "there is no such job here")
+        except GridError:
+            # The master has not planned the tiles yet: nothing to show so far.
+            return json_error(request, 404, "no_preview", "no tile is rendered yet")
         request.setHeader(b"content-type", b"image/png")
         request.setHeader(b"cache-control", b"no-store")
         return data

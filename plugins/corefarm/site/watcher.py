@@ -60,7 +60,9 @@ class StartedJobWatcher:
         return handed
 
     def _start(self, job_id):
-        d = ensureDeferred(_maybe_async(self._master.run, job_id))
+        # RenderMaster.start runs the master in the background, once per process.
+        launch = getattr(self._master, "start", None) or self._master.run
+        d = ensureDeferred(_maybe_async(launch, job_id))
         self.running[job_id] = d
 
         def done(result):
