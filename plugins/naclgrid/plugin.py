@@ -175,7 +175,9 @@ class NaclgridApp:
         grid.rest = api
         bootstrap = Bootstrap(registry, keys, context.data_dir, context.log, clock,
                               write_admin_key=section.get("write_admin_key", True))
-        return NaclgridInstance(grid, api, bootstrap)
+        instance = NaclgridInstance(grid, api, bootstrap)
+        instance.keys = keys  # the KeyService, for in-process masters that start agents
+        return instance
 
 
 class Bootstrap(Service):
