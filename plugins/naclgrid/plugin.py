@@ -25,7 +25,6 @@ from pathlib import Path
 
 from twisted.application.service import MultiService, Service
 from twisted.internet.defer import ensureDeferred
-from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from gridhost.core.interfaces import IAppInstance, IGridApp
@@ -122,8 +121,7 @@ def application_modules(section):
     return modules
 
 
-# IPlugin too: twisted.plugin.getPlugins only collects IPlugin providers.
-@implementer(IGridApp, IPlugin)
+@implementer(IGridApp)
 class NaclgridApp:
     """The naclgrid grid engine and its REST API."""
 
