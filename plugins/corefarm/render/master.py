@@ -106,6 +106,8 @@ class RenderMaster:
         for key in ("width", "height", "samples"):
             if options.get(key) is not None:
                 meta[key] = int(options[key])
+        if options.get("tiles"):
+            meta["tiles"] = [int(n) for n in options["tiles"]]
         job = await self._grid.new_job(owner, APPLICATION, meta=meta)
         try:
             for name, data in files.items():
@@ -187,9 +189,13 @@ class RenderMaster:
         size = (meta["width"], meta["height"]) if "width" in meta and "height" in meta else None
         samples = meta.get("samples")
         render_job = await self._off_thread(_prepare_render, files, scene_name, size, samples)
-        spp = await self._off_thread(_seconds_per_pixel, render_job) if self._calibrate \
-            else DEFAULT_SECONDS_PER_PIXEL
-        cols, rows = choose_grid(render_job.width, render_job.height, spp)
+        if meta.get("tiles"):
+            cols, rows = meta["tiles"]
+            spp = 0.0
+        else:
+            spp = await self._off_thread(_seconds_per_pixel, render_job) if self._calibrate \
+                else DEFAULT_SECONDS_PER_PIXEL
+            cols, rows = choose_grid(render_job.width, render_job.height, spp)
         tiles = render_job.grid(cols, rows)
         await self._grid.drop_file(job.job_id, SCENE_FILE, render_job.scene_bin)
         tasks = [(task.entry, task.input) for task in render_job.tasks(tiles)]
