@@ -100,3 +100,18 @@ class MeteredGrid:
                 self._meter.log.failure("could not book tile {job_id}/{slot}",
                                         job_id=job_id, slot=slot)
         return outcome
+
+    def ack_many(self, acks):
+        return ensureDeferred(self._ack_many(list(acks)))
+
+    async def _ack_many(self, acks):
+        # The REST API's ack_many goes through here: meter it like single acks.
+        outcomes = await self._grid.ack_many(acks)
+        for (job_id, slot, lease_id, result, _error), outcome in zip(acks, outcomes):
+            if result is not None and outcome == ACK_OK:
+                try:
+                    await self._meter.delivered(job_id, slot, lease_id)
+                except Exception:
+                    self._meter.log.failure("could not book tile {job_id}/{slot}",
+                                            job_id=job_id, slot=slot)
+        return outcomes
