@@ -129,3 +129,15 @@ def test_leaderboard_sorts_by_donation_and_skips_idle_members(world):
     board = result_of(world.ledger.board())
     assert [r["user"] for r in board] == ["carol", "bob", "alice"]
     assert board[2]["consumed"] == 8.0
+
+
+def test_batched_acks_are_metered_like_single_ones(world):
+    job = world.job("alice", tiles=3)
+    tasks = result_of(world.metered.pop("n1", "bob", max=3, job_id=job))
+    world.clock.advance(2)
+    acks = [(t.job_id, t.slot, t.lease_id, b"pixels", None) for t in tasks[:2]]
+    acks.append((tasks[2].job_id, tasks[2].slot, tasks[2].lease_id, None, "trap"))
+    acks.append((job, 99, "no-such-lease", b"x", None))
+    outcomes = result_of(world.metered.ack_many(acks))
+    assert outcomes[:3] == ["ok", "ok", "ok"] and not isinstance(outcomes[3], str)
+    assert result_of(world.ledger.account("bob"))["donated"] == 4.0

@@ -60,7 +60,7 @@
     } catch (e) {
       // The server is unreachable for a moment: keep what is on screen, try again.
     }
-    timer = setTimeout(poll, 1000);
+    timer = setTimeout(poll, 500);
   }
   poll();
   addEventListener("pagehide", () => clearTimeout(timer));
