@@ -3,6 +3,10 @@ tracer/scene.h. Every record is made of 4-byte fields only, so C and numpy
 agree on the layout without padding rules; tests check the sizes against the
 C header.
 
+The ENV section (importance sampling of the background, see envmap.py) is
+u32 width, u32 height, then height floats (row cdf), width*height floats
+(per-row cdfs) and width*height floats (cell pdf); count 0 means none.
+
 File: 16-byte header (magic ``CFSCENE1``, u32 version, u32 section count),
 then one 16-byte entry per section (u32 id, u32 count, u32 offset, u32 size),
 then the sections, each 16-byte aligned. All little-endian.
@@ -15,7 +19,7 @@ VERSION = 1
 
 SEC_SETTINGS, SEC_VERTS, SEC_NORMALS, SEC_UVS, SEC_ORCO, SEC_TRIS, SEC_NODES, \
     SEC_MATERIALS, SEC_SHADERS, SEC_TEXTURES, SEC_IMAGES, SEC_PIXELS, SEC_LIGHTS, \
-    SEC_LIGHT_TRIS = range(1, 15)
+    SEC_LIGHT_TRIS, SEC_ENV = range(1, 16)
 
 f3 = ("<f4", 3)
 

@@ -177,7 +177,7 @@ def _shader_nodes(mat, params, elements, textures, table, where, warnings):
             if idx >= 0:
                 mat.shaders[channel] = idx
     if "bump" in mat.shaders:
-        warnings.add(f"{where}: bump mapping is approximated")
+        warnings.add(f"{where}: bump mapping is not supported; ignored")
 
 
 def _node(el, name, textures, resolve, stack, where, warnings):

@@ -7,6 +7,7 @@ import numpy as np
 
 from . import layout as L
 from .bvh import build_bvh, triangle_bounds
+from .envmap import env_tables
 
 
 def _flags(names, obj, table):
@@ -193,6 +194,15 @@ def pack_scene(scene):
         a = np.ascontiguousarray(a, dtype=dtype)
         return a if len(a) else np.zeros((1, width), dtype=dtype)
 
+    env = env_tables(scene)
+    if env is None:
+        env_count, env_data = 0, b"\0" * 16
+    else:
+        w, h, marginal, conditional, pdf = env
+        env_count = 1
+        env_data = struct.pack("<II", w, h) + marginal.tobytes() + conditional.tobytes() \
+            + pdf.tobytes()
+
     sections = [
         (L.SEC_SETTINGS, 1, settings.tobytes()),
         (L.SEC_VERTS, len(g.positions), arr(g.positions, "<f4", 3).tobytes()),
@@ -209,6 +219,7 @@ def pack_scene(scene):
         (L.SEC_LIGHTS, len(scene.lights), lights.tobytes()),
         (L.SEC_LIGHT_TRIS, int(lights["tri_count"].sum()) if len(scene.lights) else 0,
          light_tris.tobytes()),
+        (L.SEC_ENV, env_count, env_data),
     ]
     header = L.MAGIC + struct.pack("<II", L.VERSION, len(sections))
     offset = len(header) + 16 * len(sections)

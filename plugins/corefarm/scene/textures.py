@@ -32,6 +32,12 @@ class Resources:
         self.base_dir = os.path.realpath(base_dir) if base_dir else None
         self.files = dict(files or {})
         self.max_bytes = max_bytes
+        # Exporters wrote absolute paths; an uploaded archive may keep the
+        # texture in a sub-folder, so unique base names also find it.
+        by_base = {}
+        for name in self.files:
+            by_base.setdefault(posixpath.basename(name), []).append(name)
+        self._by_base = {b: names[0] for b, names in by_base.items() if len(names) == 1}
 
     def candidates(self, name):
         norm = name.replace("\\", "/")
@@ -49,6 +55,8 @@ class Resources:
         for cand in self.candidates(name):
             if cand in self.files:
                 return self.files[cand]
+            if "/" not in cand and cand in self._by_base:
+                return self.files[self._by_base[cand]]
             if self.base_dir:
                 path = os.path.realpath(os.path.join(self.base_dir, cand))
                 if not path.startswith(self.base_dir + os.sep):

@@ -208,7 +208,8 @@ static vec3 cosine_dir(vec3 n, Rng *rng) {
 }
 
 int closure_sample(const Closure *c, const SurfacePoint *sp, vec3 wo, Rng *rng, int mask,
-                   vec3 *wi, vec3 *weight, int *delta, int *lobe_type) {
+                   vec3 *wi, vec3 *weight, int *delta, int *lobe_type, float *pdf_out) {
+    *pdf_out = 0.f;
     float wsum = 0.f;
     int last = -1;
     for (int k = 0; k < c->n; k++)
@@ -242,6 +243,7 @@ int closure_sample(const Closure *c, const SurfacePoint *sp, vec3 wo, Rng *rng, 
     float pdf;
     vec3 f = closure_eval(c, sp, wo, d, mask, &pdf);
     if (pdf <= 0.f || vis_black(f)) return 0;
+    *pdf_out = pdf;
     *wi = d;
     *weight = vscale(f, 1.f / pdf);
     return 1;

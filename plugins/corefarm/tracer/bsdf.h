@@ -42,7 +42,7 @@ vec3 closure_eval(const Closure *c, const SurfacePoint *sp, vec3 wo, vec3 wi, in
 /* Sample a direction among the lobes in MASK. Returns 0 when nothing was
  * sampled; *weight is f*cos/pdf (divided by the lobe choice probability). */
 int closure_sample(const Closure *c, const SurfacePoint *sp, vec3 wo, Rng *rng, int mask,
-                   vec3 *wi, vec3 *weight, int *delta, int *lobe_type);
+                   vec3 *wi, vec3 *weight, int *delta, int *lobe_type, float *pdf_out);
 
 float fresnel_dielectric(float cos_i, float eta);
 

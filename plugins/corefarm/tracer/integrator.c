@@ -3,6 +3,7 @@
  * photon mapping, path tracing and bidirectional scenes. */
 #include "integrator.h"
 #include "bsdf.h"
+#include "env.h"
 #include "light.h"
 
 uint64_t g_ray_count;
@@ -109,16 +110,29 @@ static vec3 cosine_dir(vec3 n, Rng *rng) {
     return vnorm(to_world(v3(r * cosf(phi), r * sinf(phi), sqrtf(maxf(0.f, 1.f - u1))), t, b, n));
 }
 
+/* Shadow samples per light: the scene's count at the first hit, halved at
+ * every further bounce (reflections still look smooth, cost stays bounded). */
+static inline int samples_at(const Integrator *it, int n, int depth) {
+    if (n > it->light_samples_cap) n = it->light_samples_cap;
+    n >>= depth < 8 ? depth : 8;
+    return n < 1 ? 1 : n;
+}
+
+static inline int has_ibl(const Scene *sc) {
+    return sc->settings->bg_ibl && sc->settings->bg_type != BG_NONE;
+}
+
+/* Light from the lamps and, for a lighting background, from the sky. The
+ * lobes in MIS_MASK also sample the background through their own rays; for
+ * them the two strategies are combined with the power heuristic. */
 static vec3 direct_light(const Integrator *it, const SurfacePoint *sp, const Closure *cl,
-                         vec3 wo, Rng *rng, int primary) {
+                         vec3 wo, Rng *rng, int depth, int mis_mask) {
     const Scene *sc = it->sc;
     const Settings *s = sc->settings;
     vec3 L = v3(0, 0, 0);
     for (uint32_t i = 0; i < sc->nlights; i++) {
         const Light *l = &sc->lights[i];
-        int n = primary ? (int)l->samples : 1;
-        if (n < 1) n = 1;
-        if (n > it->light_samples_cap) n = it->light_samples_cap;
+        int n = samples_at(it, (int)l->samples, depth);
         vec3 acc = v3(0, 0, 0);
         for (int k = 0; k < n; k++) {
             LightSample ls;
@@ -130,24 +144,33 @@ static vec3 direct_light(const Integrator *it, const SurfacePoint *sp, const Clo
         }
         L = vmadd(L, acc, 1.f / (float)n);
     }
-    if (s->bg_ibl && s->bg_type != BG_NONE) {
-        int n = primary ? (int)s->bg_ibl_samples : 1;
-        if (n < 1) n = 1;
-        if (n > it->light_samples_cap) n = it->light_samples_cap;
+    if (has_ibl(sc)) {
+        int n = samples_at(it, (int)s->bg_ibl_samples, depth);
         vec3 acc = v3(0, 0, 0);
         for (int k = 0; k < n; k++) {
-            vec3 wi = cosine_dir(sp->N, rng);
-            float c = vdot(wi, sp->N);
-            if (c <= 1e-6f) continue;
-            vec3 f = closure_eval(cl, sp, wo, wi, LOBES_ALL, NULL);
+            vec3 wi;
+            float pe = env_sample(sc, sp->N, rng, &wi);
+            if (pe <= 0.f) continue;
+            float pb = 0.f;
+            vec3 fm = closure_eval(cl, sp, wo, wi, mis_mask, &pb);
+            vec3 fo = closure_eval(cl, sp, wo, wi, LOBES_ALL & ~mis_mask, NULL);
+            vec3 f = vadd(fo, vscale(fm, mis_power(pe, pb)));
             if (vis_black(f)) continue;
             vec3 T = transmittance(it, sp, wi, INFINITY);
             if (vis_black(T)) continue;
-            acc = vadd(acc, vscale(vmul(vmul(f, background_eval(sc, wi)), T), PI_F / c));
+            acc = vadd(acc, vscale(vmul(vmul(f, background_eval(sc, wi)), T), 1.f / pe));
         }
         L = vmadd(L, acc, 1.f / (float)n);
     }
     return L;
+}
+
+/* Background seen by a ray that a BSDF sampled with PDF at a point with
+ * normal N (PDF 0: a camera or specular ray, full weight). */
+static vec3 escaped(const Scene *sc, vec3 d, float pdf, vec3 N) {
+    vec3 bg = background_eval(sc, d);
+    if (pdf > 0.f && has_ibl(sc)) bg = vscale(bg, mis_power(pdf, env_pdf(sc, N, d)));
+    return bg;
 }
 
 static vec3 ambient_occlusion(const Integrator *it, const SurfacePoint *sp, const Closure *cl,
@@ -174,14 +197,18 @@ static inline vec3 absorb(vec3 L, vec3 sigma, float t) {
     return v3(L.x * expf(-sigma.x * t), L.y * expf(-sigma.y * t), L.z * expf(-sigma.z * t));
 }
 
+#define GLOSSY_LOBES LOBE_BIT(LOBE_GLOSSY)
+
+/* SEE_LAMPS: count the emission of sampled lamps (camera and specular rays).
+ * MIS_PDF, MIS_N: how this ray was sampled, for the background weight. */
 static vec3 li_direct(const Integrator *it, const Ray *ray, Rng *rng, int depth, int see_lamps,
-                      int see_bg, float *alpha) {
+                      float mis_pdf, vec3 mis_n, float *alpha) {
     const Scene *sc = it->sc;
     Hit h;
     g_ray_count++;
     if (!bvh_closest(sc, ray, &h)) {
         if (depth == 0 && sc->settings->bg_transp) *alpha = 0.f;
-        return see_bg ? background_eval(sc, ray->d) : v3(0, 0, 0);
+        return escaped(sc, ray->d, mis_pdf, mis_n);
     }
     SurfacePoint sp;
     surface(sc, ray, &h, &sp);
@@ -192,15 +219,16 @@ static vec3 li_direct(const Integrator *it, const Ray *ray, Rng *rng, int depth,
     vec3 L = v3(0, 0, 0);
     if (see_lamps || !(t->flags & TRI_LIGHT)) L = cl.emit;
     if (cl.nondelta) {
-        L = vadd(L, direct_light(it, &sp, &cl, wo, rng, depth == 0));
+        L = vadd(L, direct_light(it, &sp, &cl, wo, rng, depth, GLOSSY_LOBES));
         if (sc->settings->do_ao) L = vadd(L, ambient_occlusion(it, &sp, &cl, rng, depth == 0));
         if (depth < it->raydepth) {
             vec3 wi, w;
             int delta, type;
-            if (closure_sample(&cl, &sp, wo, rng, LOBE_BIT(LOBE_GLOSSY), &wi, &w, &delta, &type)) {
+            float pdf;
+            if (closure_sample(&cl, &sp, wo, rng, GLOSSY_LOBES, &wi, &w, &delta, &type, &pdf)) {
                 Ray r2 = {offset(sp.P, sp.Ng, wi), wi, 0.f, INFINITY};
                 float a2;
-                vec3 Li = li_direct(it, &r2, rng, depth + 1, 0, !sc->settings->bg_ibl, &a2);
+                vec3 Li = li_direct(it, &r2, rng, depth + 1, 0, pdf, sp.N, &a2);
                 L = vadd(L, vmul(w, Li));
             }
         }
@@ -227,7 +255,7 @@ static vec3 li_direct(const Integrator *it, const Ray *ray, Rng *rng, int depth,
                 vec3 dir = lb->dir;
                 Ray r2 = {offset(sp.P, sp.Ng, dir), dir, 0.f, INFINITY};
                 float a2 = 1.f;
-                vec3 Li = li_direct(it, &r2, rng, depth + 1, 1, 1, &a2);
+                vec3 Li = li_direct(it, &r2, rng, depth + 1, 1, 0.f, sp.N, &a2);
                 L = vadd(L, vmul(w, Li));
                 if (!branch) break;
             }
@@ -245,13 +273,15 @@ static vec3 li_path(const Integrator *it, const Ray *ray0, Rng *rng, float *alph
     vec3 T = v3(1, 1, 1), L = v3(0, 0, 0);
     Ray ray = *ray0;
     int specular = 1, diffuse_bounces = 0;
+    float last_pdf = 0.f;
+    vec3 last_n = v3(0, 0, 1);
     int max_depth = it->bounces + it->raydepth;
     for (int depth = 0; depth <= max_depth; depth++) {
         Hit h;
         g_ray_count++;
         if (!bvh_closest(sc, &ray, &h)) {
             if (depth == 0 && s->bg_transp) *alpha = 0.f;
-            if (specular || !s->bg_ibl) L = vadd(L, vmul(T, background_eval(sc, ray.d)));
+            L = vadd(L, vmul(T, escaped(sc, ray.d, specular ? 0.f : last_pdf, last_n)));
             break;
         }
         SurfacePoint sp;
@@ -262,13 +292,16 @@ static vec3 li_path(const Integrator *it, const Ray *ray0, Rng *rng, float *alph
         closure_build(sc, t->material, &sp, wo, rng, &cl);
         if (sp.backface && sc->materials[t->material].type == MAT_GLASS) T = absorb(T, cl.absorb, h.t);
         if (specular || !(t->flags & TRI_LIGHT)) L = vadd(L, vmul(T, cl.emit));
-        if (cl.nondelta) L = vadd(L, vmul(T, direct_light(it, &sp, &cl, wo, rng, depth == 0)));
+        if (cl.nondelta) L = vadd(L, vmul(T, direct_light(it, &sp, &cl, wo, rng, depth, LOBES_ALL)));
         vec3 wi, w;
         int delta, type;
-        if (!closure_sample(&cl, &sp, wo, rng, LOBES_ALL, &wi, &w, &delta, &type)) break;
+        float pdf;
+        if (!closure_sample(&cl, &sp, wo, rng, LOBES_ALL, &wi, &w, &delta, &type, &pdf)) break;
         if (!delta && ++diffuse_bounces > it->bounces) break;
         T = vmul(T, w);
         specular = delta;
+        last_pdf = pdf;
+        last_n = sp.N;
         if (depth >= 3) {
             float q = minf(0.95f, vmax3(T));
             if (q <= 0.f || rng_float(rng) >= q) break;
@@ -285,5 +318,5 @@ static vec3 li_path(const Integrator *it, const Ray *ray0, Rng *rng, float *alph
 vec3 integrator_li(const Integrator *it, const Ray *ray, Rng *rng, float *alpha) {
     *alpha = 1.f;
     if (it->mode == INTEG_PATH) return li_path(it, ray, rng, alpha);
-    return li_direct(it, ray, rng, 0, 1, 1, alpha);
+    return li_direct(it, ray, rng, 0, 1, 0.f, v3(0, 0, 1), alpha);
 }

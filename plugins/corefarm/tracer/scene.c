@@ -78,6 +78,20 @@ int scene_load(Scene *sc, uint8_t *blob, size_t size, char *err, size_t errlen) 
     if (section(blob, size, secs, nsec, SEC_PIXELS, 1, 0, &ptr, &sc->npixel_bytes, err, errlen))
         return -1;
     sc->pixels = (const uint8_t *)ptr;
+    uint32_t has_env = 0;
+    if (section(blob, size, secs, nsec, SEC_ENV, 1, 0, &ptr, &has_env, err, errlen)) return -1;
+    if (has_env) {
+        const uint8_t *e = (const uint8_t *)ptr;
+        uint32_t w = rd32(e), h = rd32(e + 4);
+        uint32_t sec_size = 0;
+        for (uint32_t i = 0; i < nsec; i++) if (secs[i].id == SEC_ENV) sec_size = secs[i].size;
+        if (!w || !h || w > 4096 || h > 4096 || 8 + 4 * ((uint64_t)h + 2ull * w * h) > sec_size)
+            FAIL("scene.bin: bad background table");
+        sc->env_w = w; sc->env_h = h;
+        sc->env_marginal = (const float *)(e + 8);
+        sc->env_conditional = sc->env_marginal + h;
+        sc->env_pdf = sc->env_conditional + (size_t)w * h;
+    }
 #undef SEC
 
     const Settings *s = sc->settings;

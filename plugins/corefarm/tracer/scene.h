@@ -18,7 +18,7 @@
 
 enum { SEC_SETTINGS = 1, SEC_VERTS, SEC_NORMALS, SEC_UVS, SEC_ORCO, SEC_TRIS, SEC_NODES,
        SEC_MATERIALS, SEC_SHADERS, SEC_TEXTURES, SEC_IMAGES, SEC_PIXELS, SEC_LIGHTS,
-       SEC_LIGHT_TRIS, SEC_COUNT };
+       SEC_LIGHT_TRIS, SEC_ENV, SEC_COUNT };
 
 typedef struct {
     uint32_t cam_type; float eye[3], cx[3], cy[3], cz[3];
@@ -123,6 +123,9 @@ typedef struct {
     const uint8_t *pixels; uint32_t npixel_bytes;
     const Light *lights; uint32_t nlights;
     const LightTri *light_tris; uint32_t nlight_tris;
+    /* Background importance table (env_w == 0: none), see scene/envmap.py. */
+    uint32_t env_w, env_h;
+    const float *env_marginal, *env_conditional, *env_pdf;
     TriGeom *geom;            /* malloc'd, ntris entries */
 } Scene;
 
