@@ -39,6 +39,10 @@ def makeService(options):
     from gridhost.core.service import AppBuildError, GridHostService
 
     config = options.config
+    # twistd re-raises the signal that stopped it once shutdown is done, so a
+    # clean SIGTERM stop would exit 143. A drained, orderly stop is a success:
+    # forget the signal after shutdown and exit 0.
+    reactor.addSystemEventTrigger("after", "shutdown", setattr, reactor, "_exitSignal", None)
     json_path = options["log-json"] or ("-" if config.server.log_format == "json" else None)
     if json_path:
         start_json_log(json_path)
