@@ -110,7 +110,7 @@ def main(argv=None):
           f"{len(tasks)} tiles, {args.runs} runs per side after one warm-up")
 
     with tempfile.TemporaryDirectory() as tmp, farm_server(tmp) as server:
-        admin = (Path(tmp) / "data" / "naclgrid" / "admin.key").read_text().strip()
+        admin = (Path(tmp) / "data" / "admin.key").read_text().strip()
         api = Api(server.url + "/naclgrid/", admin)
         agent_key = subprocess.run(
             [sys.executable, "-m", "gridhost.core.cli", "keys", "create", "--role", "agent",

@@ -102,7 +102,7 @@ class Server:
 
         self.port = wait_for(bound, 60, "gridhost")
         self.url = f"http://127.0.0.1:{self.port}/naclgrid"
-        wait_for(lambda: (self.data / "naclgrid" / "admin.key").exists(), 30, "the admin key")
+        wait_for(lambda: (self.data / "admin.key").exists(), 30, "the admin key")
 
     def key(self, role, user):
         done = subprocess.run([*KEYS, "create", "--role", role, "--user", user,

@@ -14,7 +14,7 @@
     max_batch_bytes = 67108864      # JSON bodies of fork_many / ack_many
     namespace = "ng:"               # Redis key prefix
     builtin_applications = true     # register the example apps echo and pi
-    write_admin_key = true          # a fresh server writes DATA_DIR/naclgrid/admin.key
+    write_admin_key = true          # a fresh server writes DATA_DIR/admin.key
 
     [app.naclgrid.applications]     # more registered applications: name = wasm path
     render = "/srv/wasm/render.wasm"
@@ -171,11 +171,19 @@ class NaclgridApp:
         # and acks for its CPU-seconds credit (grid.rest.grid, see corefarm.credit.meter).
         grid.keys = keys
         grid.rest = api
-        bootstrap = Bootstrap(registry, keys, context.data_dir, context.log, clock,
+        bootstrap = Bootstrap(registry, keys, _server_data_dir(context), context.log, clock,
                               write_admin_key=section.get("write_admin_key", True))
         instance = NaclgridInstance(grid, api, bootstrap)
         instance.keys = keys  # the KeyService, for in-process masters that start agents
         return instance
+
+
+def _server_data_dir(context):
+    """``[server] data_dir``: where the operator looks for ``admin.key``."""
+    from twisted.python.filepath import FilePath
+
+    folder = context.server.get("data_dir") if isinstance(context.server, dict) else None
+    return FilePath(folder) if folder else context.data_dir
 
 
 class Bootstrap(Service):

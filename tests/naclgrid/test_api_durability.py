@@ -130,7 +130,7 @@ def test_sigkill_mid_job_loses_nothing(grid):
     host, redis = grid
     host.start()
     root, config = host.root, host.config
-    admin_key = (host.data_dir / "naclgrid" / "admin.key").read_text().strip()
+    admin_key = (host.data_dir / "admin.key").read_text().strip()
     alice = create_key(root, config, "submitter", "alice")
     agent = create_key(root, config, "agent", "farm")
 
@@ -151,7 +151,7 @@ def test_sigkill_mid_job_loses_nothing(grid):
     assert status["total"] == TASKS
     assert status["counts"] == {"queued": TASKS - 50, "leased": 20, "done": 30, "failed": 0}
     # The keys survived, and the fresh server did not mint a second admin key.
-    assert (host.data_dir / "naclgrid" / "admin.key").read_text().strip() == admin_key
+    assert (host.data_dir / "admin.key").read_text().strip() == admin_key
     assert host.call(admin_key, "nodes", method="GET")[0] == 200
 
     # Leases taken before the crash are still good: the agent finishes its work.

@@ -84,7 +84,7 @@ def test_build_start_and_serve(app, tmp_path):
     assert result_of(instance.health())["ok"] is False  # not started yet
 
     instance.service.startService()
-    key_file = tmp_path / "naclgrid" / "admin.key"
+    key_file = tmp_path / "admin.key"
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     health = result_of(instance.health())
     assert health["ok"] is True and health["applications"] == ["echo", "pi"]
@@ -124,7 +124,7 @@ def test_keys_created_by_the_cli_work_on_a_memory_store(app, tmp_path):
     clock = Clock()
     instance = app.build({"write_admin_key": False}, context(tmp_path, clock))
     instance.service.startService()
-    assert not (tmp_path / "naclgrid" / "admin.key").exists()
+    assert not (tmp_path / "admin.key").exists()
     cli = KeyService(FileKeyStore(str(tmp_path / "naclgrid" / "keys.json")), clock)
     key, _ = result_of(cli.create("agent", "box"))
     stub = StubTreq(instance.resource())

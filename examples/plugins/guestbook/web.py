@@ -2,10 +2,12 @@
 
 import html
 import json
+from urllib.parse import parse_qs
 
 from klein import Klein
 
 MAX_NAME, MAX_MESSAGE = 80, 500
+MAX_BODY = 4096
 
 
 class GuestbookPages:
@@ -30,14 +32,19 @@ class GuestbookPages:
 
     @app.route("/sign", methods=["POST"])
     async def sign(self, request):
-        name = request.args.get(b"name", [b""])[0].decode("utf-8", "replace").strip()
-        message = request.args.get(b"message", [b""])[0].decode("utf-8", "replace").strip()
+        request.setHeader(b"content-type", b"application/json")
+        body = request.content.read(MAX_BODY + 1)
+        if len(body) > MAX_BODY:
+            request.setResponseCode(413)
+            return json.dumps({"error": "too_large", "message": f"at most {MAX_BODY} bytes"})
+        form = parse_qs(body.decode("utf-8", "replace"))
+        name = form.get("name", [""])[0].strip()
+        message = form.get("message", [""])[0].strip()
         problems = {}
         if not 1 <= len(name) <= MAX_NAME:
             problems["name"] = f"between 1 and {MAX_NAME} characters"
         if not 1 <= len(message) <= MAX_MESSAGE:
             problems["message"] = f"between 1 and {MAX_MESSAGE} characters"
-        request.setHeader(b"content-type", b"application/json")
         if problems:
             request.setResponseCode(400)
             return json.dumps({"error": "bad_request", "message": problems})
