@@ -79,10 +79,11 @@ class Server:
         if ports.exists():
             ports.unlink()
         log = self.folder / f"twistd-{self.starts}.log"
-        self.proc = subprocess.Popen(
-            [*TWISTD, "-n", "--pidfile=", f"--logfile={log}", "gridhost", "--config",
-             str(self.config)], cwd=str(ROOT), env=_env(), stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT)
+        with open(self.folder / f"twistd-{self.starts}.out", "wb") as out:
+            self.proc = subprocess.Popen(
+                [*TWISTD, "-n", "--pidfile=", f"--logfile={log}", "gridhost", "--config",
+                 str(self.config)], cwd=str(ROOT), env=_env(), stdout=out,
+                stderr=subprocess.STDOUT)
         if wait:
             self.wait_ready(timeout)
         return self
@@ -94,8 +95,14 @@ class Server:
         wait_for(ready, timeout, f"{self.name} to be ready")
 
     def log_tail(self, lines=40):
-        logs = sorted(self.folder.glob("twistd-*.log"))
-        return "\n".join(logs[-1].read_text().splitlines()[-lines:]) if logs else ""
+        """The end of the latest run's output and log (errors first, not access lines)."""
+        text = []
+        for suffix in ("out", "log"):
+            path = self.folder / f"twistd-{self.starts}.{suffix}"
+            if path.exists():
+                text += [line for line in path.read_text(errors="replace").splitlines()
+                         if "twisted.python.log#info" not in line]
+        return "\n".join(text[-lines:])
 
     def health(self):
         try:
@@ -208,10 +215,12 @@ def pi_input(slot, count=2000):
     return f"{1_000_003 * slot + 17} {count}".encode()
 
 
-def submit(server, key, application, entry, inputs, **start_extras):
+def submit(server, key, application, entry, inputs, max_attempts=3, lease_seconds=10,
+           **start_extras):
     """A started job with ``inputs`` forked (fork_many batches); its id."""
-    job_id = server.json(key, "new_job", form={"application": application,
-                                               "lease_seconds": "10"})["job_id"]
+    job_id = server.json(key, "new_job", form={
+        "application": application, "lease_seconds": str(lease_seconds),
+        "max_attempts": str(max_attempts)})["job_id"]
     server.json(key, "start_job", query={"job_id": job_id}, form={"input": "", **start_extras})
     for start in range(0, len(inputs), 1000):
         batch = [{"entry": entry, "input_b64": b64(data)} for data in inputs[start:start + 1000]]
