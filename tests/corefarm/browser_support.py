@@ -105,8 +105,10 @@ MAIN_PAGES = ["", "join", "login", "submit", "jobs", "status", "participate", "d
               "leaderboard", "feedback"]
 
 
-def take_screenshots(browser, base, out_dir, jobs=()):
-    """PNG screenshots of the main pages, desktop and phone size; returns the paths."""
+def take_screenshots(browser, base, out_dir, scene=None):
+    """PNG screenshots of the main pages, desktop and phone size; returns the
+    paths. With ``scene`` (and an agent serving the farm), a render of it is
+    submitted first so My jobs and the job page have something to show."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -114,12 +116,22 @@ def take_screenshots(browser, base, out_dir, jobs=()):
         context = browser.new_context(viewport=viewport)
         page = context.new_page()
         join(page, base, f"shot-{size_name}")
-        for name in MAIN_PAGES + [f"jobs/{j}" for j in jobs]:
+        pages = list(MAIN_PAGES)
+        if scene is not None:
+            page.goto(f"{base}/submit")
+            page.set_input_files("#scene", scene)
+            page.fill("#width", "320")
+            page.fill("#height", "240")
+            page.click("form.card button[type=submit]")
+            page.wait_for_url(re.compile(r".*/jobs/[^/]+$"))
+            page.locator('[data-field="state"]', has_text="done").wait_for(timeout=300_000)
+            pages.append(page.url[len(base) + 1:])
+        for name in pages:
             if name in ("join", "login"):
                 continue
             page.goto(f"{base}/{name}")
             page.wait_for_load_state("networkidle")
-            label = (name or "home").replace("/", "-")
+            label = "job" if name.startswith("jobs/") else (name or "home")
             path = out_dir / f"{label}-{size_name}.png"
             page.screenshot(path=str(path), full_page=True)
             paths.append(path)
@@ -139,9 +151,21 @@ def main(argv):
     import tempfile
 
     out_dir = Path(argv[0] if argv else "docs/screenshots")
+    scene = "/work/shared/yafaray-scenes/00_HANDMADE_minimal_249_style.xml"
     with tempfile.TemporaryDirectory() as tmp, farm_server(tmp) as server, chromium() as b:
-        for path in take_screenshots(b, server.url, out_dir):
-            print(path)
+        agent = subprocess.Popen(
+            [sys.executable, "-m", "gridhost.core.cli", "agent", "--url", server.url + "/naclgrid/",
+             "--key", create_key(server, "agent", "docs-agent"), "--slots", "1", "--status", "off"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for path in take_screenshots(b, server.url, out_dir, scene=scene):
+                print(path)
+        finally:
+            agent.terminate()
+            try:
+                agent.wait(30)
+            except subprocess.TimeoutExpired:
+                agent.kill()
 
 
 if __name__ == "__main__":
