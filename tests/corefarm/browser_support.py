@@ -25,6 +25,7 @@ CONFIG = """
 [server]
 listen = ["tcp:0:interface=127.0.0.1"]
 data_dir = "{data}"
+store = "{store}"
 
 [app.naclgrid]
 lease_seconds = 30
@@ -46,12 +47,12 @@ app = "corefarm"
 
 
 @contextmanager
-def farm_server(directory, corefarm_options=""):
+def farm_server(directory, corefarm_options="", store="memory"):
     """A running gridhost serving corefarm at / and naclgrid at /naclgrid."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "gridhost.toml"
-    config.write_text(CONFIG.format(data=directory / "data", corefarm=corefarm_options))
+    config.write_text(CONFIG.format(data=directory / "data", corefarm=corefarm_options, store=store))
     server = GridhostProcess(config, directory / "data")
     server.start()
     try:
