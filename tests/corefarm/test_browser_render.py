@@ -107,7 +107,7 @@ def test_one_participate_tab_renders_a_whole_job_identical_to_native(tmp_path, b
         owner = browser.new_context(accept_downloads=True)
         page = owner.new_page()
         join(page, server.url, "owner")
-        job_id = submit_scene(page, server.url)
+        submit_scene(page, server.url)
         expect(page.locator('[data-field="reason"]')).to_contain_text("no agent", ignore_case=True,
                                                                       timeout=60_000)
 

@@ -2,7 +2,6 @@
 field and never a 500; another user's job is a 404 everywhere."""
 
 import io
-import re
 import tarfile
 import zipfile
 
