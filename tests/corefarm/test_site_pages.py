@@ -194,3 +194,40 @@ def test_status_and_leaderboard_show_the_ledger(farm):
     assert rows == [("1", "bob", "8.0", "0.0"), ("2", "alice", "0.0", "8.0")]
     status = browser.get("/status")
     assert "agent-1" in status.text and "bob" in status.text
+
+
+def test_the_site_works_mounted_below_a_path(farm):
+    from twisted.web.resource import Resource
+    from treq.testing import StubTreq
+
+    root = Resource()
+    root.putChild(b"farm", farm.site.resource())
+    browser = farm.browser()
+    browser.stub = StubTreq(root)
+    home = browser.get("/farm/")
+    assert home.code == 200 and '<base href="/farm/">' in home.text
+    token = browser.get("/farm/join").csrf()
+    reply = browser.post("/farm/join", {"csrf": token, "name": "alice", "email": "",
+                                        "password": "correct horse battery",
+                                        "password2": "correct horse battery"})
+    assert reply.code == 303 and reply.header("location") == "/farm/jobs"
+
+
+NASTY = [
+    (b"\xff\xfe\x00garbage", "application/x-www-form-urlencoded"),
+    (b"--x\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n", "multipart/form-data; boundary=x"),
+    (b"a=1", "multipart/form-data"),
+    (b"{}", "application/json"),
+    (b"name=" + b"%FF" * 10, "application/x-www-form-urlencoded"),
+    (b"x" * 70_000, "application/x-www-form-urlencoded"),
+]
+
+
+@pytest.mark.parametrize("path", ["/join", "/login", "/logout", "/feedback", "/submit",
+                                  "/download/keys", "/jobs/abc/cancel", "/participate/key"])
+@pytest.mark.parametrize("body,kind", NASTY)
+def test_junk_posts_get_a_4xx_never_a_500(farm, path, body, kind):
+    browser = farm.browser()
+    browser.join("alice")
+    reply = browser.request("POST", path, body=body, headers={"Content-Type": kind})
+    assert 400 <= reply.code < 500, (path, reply)
