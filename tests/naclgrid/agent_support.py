@@ -52,3 +52,140 @@ class InlineThreads:
         for function, args, d in batch:
             maybeDeferred(function, *args).chainDeferred(d)
         return len(batch)
+
+
+# -- real processes: a gridhost server and agents -----------------------------------
+
+import os  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+SERVER_CONFIG = """
+[server]
+listen = ["tcp:{port}:interface=127.0.0.1"]
+data_dir = "{data}"
+store = "{store}"
+
+[app.naclgrid]
+{naclgrid}
+
+[[host]]
+names = ["*"]
+[[host.site]]
+path = "/naclgrid"
+app = "naclgrid"
+"""
+
+
+def pool_switch(enabled):
+    """The ``[app.naclgrid.pool]`` table, once the plugin knows the option
+    (until then the plugin runs no pool at all)."""
+    from naclgrid import plugin
+
+    if "pool" not in getattr(plugin, "OPTIONS", ()):
+        return ""
+    return f"\n[app.naclgrid.pool]\nenabled = {'true' if enabled else 'false'}\n"
+
+
+class GridServer:
+    """``twistd -n gridhost`` on a fixed port (so it can be restarted on it)."""
+
+    def __init__(self, root, store="memory", naclgrid="", pool=False):
+        from tests.core.processes import GridhostProcess
+        from tests.naclgrid.conftest import free_port
+
+        self.root = root
+        self.port = free_port()
+        self.config = root / "gridhost.toml"
+        self.config.write_text(SERVER_CONFIG.format(
+            port=self.port, data=root / "data", store=store, naclgrid=naclgrid)
+            + pool_switch(pool))
+        self.process = GridhostProcess(self.config, root / "data")
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/naclgrid/"
+
+    def start(self, timeout=60):
+        self.process.start(timeout=timeout)
+        return self
+
+    def key(self, role, user=None):
+        """A new key from ``gridhost keys create`` (the store the server uses)."""
+        args = [sys.executable, "-m", "gridhost.core.cli", "keys", "--config", str(self.config),
+                "create", "--role", role]
+        if user:
+            args += ["--user", user]
+        done = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return next(word for word in done.stdout.split() if word.startswith("ngk_"))
+
+    def kill(self):
+        self.process.kill()
+
+    def terminate(self, timeout=15):
+        return self.process.terminate(timeout=timeout)
+
+    def output(self):
+        return self.process.output()
+
+
+class AgentProcess:
+    """``python -m naclgrid.agent`` with its output in a log file."""
+
+    def __init__(self, root, url, key, name, slots=1, extra=()):
+        self.name = name
+        self.log_path = root / f"agent-{name}.log"
+        self.args = [sys.executable, "-m", "naclgrid.agent", "--url", url, "--slots", str(slots),
+                     "--node", name, "--status", "plain", "--poll-wait", "2",
+                     "--cache-dir", str(root / "agent-cache"), *extra]
+        self.env = {**os.environ, "NACLGRID_KEY": key, "PYTHONUNBUFFERED": "1"}
+        self.proc = None
+
+    def start(self):
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.args, env=self.env, stdout=log,
+                                         stderr=subprocess.STDOUT)
+        return self
+
+    @property
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, signum):
+        if self.alive:
+            self.proc.send_signal(signum)
+
+    def wait(self, timeout):
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self):
+        if self.alive:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def output(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def wait_until(predicate, timeout, what, interval=0.05):
+    """Poll ``predicate`` (state owned by other processes, which cannot signal
+    this one) for at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def kill_agents(agents):
+    for agent in agents:
+        agent.stop()
+
+
+__all__ = ["AgentProcess", "FakeSandbox", "GridServer", "InlineThreads", "kill_agents",
+           "signal", "wait_until"]

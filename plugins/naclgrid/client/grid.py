@@ -3,12 +3,42 @@
 import os
 import socket
 
-from twisted.internet.defer import ensureDeferred
+from twisted.internet.defer import ensureDeferred, succeed
+from twisted.web.iweb import IBodyProducer
+from zope.interface import implementer
 
 from naclgrid.client.api import GridAPI
 from naclgrid.client.credentials import credentials_for
 from naclgrid.client.job import Job
 from naclgrid.client.transport import Transport
+
+
+@implementer(IBodyProducer)
+class BytesProducer:
+    """Writes a whole in-memory body at once.
+
+    treq's default producer streams bytes through the global cooperator,
+    which runs on the global reactor: a client on a private reactor (the
+    blocking facade) would never send its body. Bodies here are whole
+    ``bytes`` anyway, so one write is also the fastest way.
+    """
+
+    def __init__(self, body):
+        self._body = body
+        self.length = len(body)
+
+    def startProducing(self, consumer):
+        consumer.write(self._body)
+        return succeed(None)
+
+    def pauseProducing(self):
+        pass
+
+    def resumeProducing(self):
+        pass
+
+    def stopProducing(self):
+        pass
 
 
 def treq_client(reactor, max_connections=8):
@@ -19,7 +49,7 @@ def treq_client(reactor, max_connections=8):
     pool = HTTPConnectionPool(reactor, persistent=True)
     pool.maxPersistentPerHost = max_connections
     pool.retryAutomatically = False  # the transport decides what is safe to resend
-    return HTTPClient(Agent(reactor, pool=pool)), pool
+    return HTTPClient(Agent(reactor, pool=pool), data_to_body_producer=BytesProducer), pool
 
 
 class Grid:
