@@ -188,7 +188,7 @@ def install(app, page_route):
         body = render("jobs.html", table=table, balance=f"{account['balance']:,.0f}",
                       donated=f"{account['donated']:,.0f}", consumed=f"{account['consumed']:,.0f}")
         return html_response(request, page(visit.base, "My jobs", "jobs", body, visit.user,
-                                           visit.csrf, scripts=("live.js",)))
+                                           visit.csrf, scripts=("job.js",)))
 
     @page_route(app, "/jobs/<string:job_id>", methods=("GET",))
     async def job(self, request, visit, _form, job_id):
@@ -308,7 +308,9 @@ def _job_row(status, view):
     link = tag("a", job_id[:12], href=f"jobs/{job_id}")
     bar = tag("progress", f"{view['progress']:.0%}", max="1", value=f"{view['progress']:.4f}")
     action = tag("a", "Download", href=f"jobs/{job_id}/output") if view["state"] == "done" else ""
-    cells = [tag("td", link), tag("td", when(status.get("created_at"))), tag("td", state),
-             tag("td", join([bar, " ", f"{view['tiles_done']}/{view['tiles_total']}"])),
-             tag("td", action)]
-    return str(tag("tr", join(cells), data_job=job_id))
+    cells = [tag("td", link), tag("td", when(status.get("created_at"))),
+             tag("td", state, data_cell="state"),
+             tag("td", join([bar, " ", tag("span", f"{view['tiles_done']}/{view['tiles_total']}",
+                                           data_cell="tiles")])),
+             tag("td", action, data_cell="action")]
+    return str(tag("tr", join(cells), data_job=job_id, data_finished="1" if view["finished"] else None))

@@ -1,5 +1,34 @@
 // A job's page: poll its progress, fill the preview in tile by tile, and show the download link
 // when the image is ready. No reload: only the changed fields and the preview image are replaced.
+// My jobs: the rows of unfinished jobs follow their progress too.
+(function () {
+  "use strict";
+  const rows = document.querySelectorAll("tr[data-job]:not([data-finished])");
+  if (!rows.length) return;
+  async function refresh(row) {
+    try {
+      const response = await fetch(`jobs/${row.dataset.job}/progress`, { cache: "no-store", credentials: "same-origin" });
+      if (!response.ok) return;
+      const p = await response.json();
+      row.querySelector('[data-cell="state"]').textContent = p.reason && !p.finished ? `${p.state} (${p.reason})` : p.state;
+      row.querySelector("progress").value = p.progress;
+      row.querySelector('[data-cell="tiles"]').textContent = `${p.tiles_done}/${p.tiles_total}`;
+      if (p.output && !row.querySelector('[data-cell="action"] a')) {
+        const link = document.createElement("a");
+        link.href = `jobs/${row.dataset.job}/output`;
+        link.textContent = "Download";
+        row.querySelector('[data-cell="action"]').append(link);
+      }
+      if (p.finished) row.dataset.finished = "1";
+    } catch (e) { /* keep what is shown */ }
+  }
+  const timer = setInterval(() => {
+    const live = document.querySelectorAll("tr[data-job]:not([data-finished])");
+    if (!live.length) clearInterval(timer);
+    live.forEach(refresh);
+  }, 2000);
+})();
+
 (function () {
   "use strict";
   const box = document.querySelector("[data-progress]");
