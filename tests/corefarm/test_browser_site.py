@@ -83,14 +83,19 @@ def test_feedback_round_trip(server, page):
     assert "The preview is lovely." in page.inner_text(".feedback-list")
 
 
-def test_every_page_fits_a_phone(server, browser):
+def test_every_page_fits_a_phone_without_script_errors(server, browser):
     context = browser.new_context(viewport=PHONE, is_mobile=True)
     page = context.new_page()
+    problems = []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     join(page, server.url, "erin")
     for name in MAIN_PAGES:
         page.goto(f"{server.url}/{name}")
+        page.wait_for_load_state("networkidle")
         assert not overflows(page), f"/{name} scrolls sideways on a phone"
     context.close()
+    assert problems == []          # no script error, no CSP violation
 
 
 def test_participate_starts_workers_and_pauses(server, page):
