@@ -372,3 +372,21 @@ def test_a_revoked_key_cannot_create_more_work_for_a_fenced_node():
     assert key_id not in [r["key_id"] for r in records]
     assert isinstance(failure_of(env.keys.verify_bearer("ngk_" + key_id + "_" + "0" * 64)),
                       AuthError)
+
+
+def test_new_work_wakes_a_decision_at_once_not_at_the_next_interval():
+    env = Env(interval=30)
+    env.service.startService()                  # first tick now; the next in 30 s
+    assert env.service.is_leader and env.ours() == []
+    env.job(2)                                  # the store's work event kicks a tick
+    env.clock.advance(1.0)
+    assert len(env.ours()) == 2
+    env.job(5)
+    env.clock.advance(0.05)                     # kicks are spaced by at least 0.25 s
+    assert len(env.ours()) == 2
+    env.clock.advance(1.0)
+    assert len(env.ours()) == 6                 # max_nodes
+    env.service.stopService()
+    env.job(1)
+    env.clock.advance(60)
+    assert len(env.ours()) == 6                 # stopped: no loop, no kicks

@@ -34,6 +34,8 @@ from naclgrid.elastic.model import (BOOTING, DOWN, DRAINING, READY, UP, ClusterV
                                     HOLD, NodeView)
 
 MAX_LAUNCH_BACKOFF = 600.0
+KICK_DELAY = 0.05           # new work -> a decision this soon (events come in bursts)
+MIN_KICK_SPACING = 0.25     # ... but never more often than this between decisions
 BOOTING_GRACE = 5.0         # fence -> destroy for a node whose agent never reached the grid
 
 
@@ -102,10 +104,17 @@ class ElasticService(Service):
         self._launch_blocked_until = None
         self._launch_error = None
         self._pending = []
+        self._running = None            # the Deferred of the tick in progress
+        self._kick = None
+        self._unsubscribe = None
+        self._last_round = None
 
     # -- lifecycle --------------------------------------------------------------------------
     def startService(self):
         super().startService()
+        # Work arriving wakes a decision at once instead of at the next interval,
+        # so a burst is answered in milliseconds, not interval / 2 on average.
+        self._unsubscribe = self.store.subscribe(self._on_event)
         self._loop = LoopingCall(self.tick)
         self._loop.clock = self.clock
         self._loop.start(self.settings.interval, now=True)
@@ -115,6 +124,12 @@ class ElasticService(Service):
         if self._loop is not None and self._loop.running:
             self._loop.stop()
         self._loop = None
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._kick is not None and self._kick.active():
+            self._kick.cancel()
+        self._kick = None
         # Rented machines outlive the server on purpose: the next one adopts them.
         # Local agents are children of this process and stop with it.
         shutdown = getattr(self.provider, "shutdown", None)
@@ -122,8 +137,25 @@ class ElasticService(Service):
             return shutdown()
 
     def tick(self):
-        """One round; never fails (a failure would end the LoopingCall)."""
-        return ensureDeferred(self._guarded())
+        """One round; never fails (a failure would end the LoopingCall).
+        Rounds never overlap: a tick asked for during one joins it."""
+        if self._running is not None:
+            return self._running
+        self._last_round = self.clock.seconds()
+        d = self._running = ensureDeferred(self._guarded())
+
+        def done(_):
+            self._running = None
+        d.addBoth(done)
+        return d
+
+    def _on_event(self, event):
+        if event[0] != "work" or not self.running or not self.is_leader:
+            return
+        if self._kick is not None and self._kick.active():
+            return
+        since = self.clock.seconds() - (self._last_round or 0.0)
+        self._kick = self.clock.callLater(max(KICK_DELAY, MIN_KICK_SPACING - since), self.tick)
 
     async def _guarded(self):
         try:
