@@ -10,30 +10,17 @@ static uint32_t find(const float *cdf, uint32_t n, float u) {
     return lo;
 }
 
-float env_sample(const Scene *sc, vec3 N, Rng *rng, vec3 *wi) {
-    if (!sc->env_w) {
-        float u1 = rng_float(rng), u2 = rng_float(rng);
-        float r = sqrtf(u1), phi = 2.f * PI_F * u2;
-        vec3 t, b;
-        onb(N, &t, &b);
-        float c = sqrtf(maxf(0.f, 1.f - u1));
-        *wi = vnorm(to_world(v3(r * cosf(phi), r * sinf(phi), c), t, b, N));
-        return c * INV_PI_F;
-    }
-    uint32_t w = sc->env_w, h = sc->env_h;
-    uint32_t j = find(sc->env_marginal, h, rng_float(rng));
-    uint32_t i = find(sc->env_conditional + (size_t)j * w, w, rng_float(rng));
-    float su = ((float)i + rng_float(rng)) / (float)w;
-    float sv = ((float)j + rng_float(rng)) / (float)h;
-    float theta = PI_F * sv, phi = 2.f * PI_F * su;
-    float st = sinf(theta);
-    if (st <= 1e-6f) return 0.f;
-    *wi = v3(st * cosf(phi), st * sinf(phi), cosf(theta));
-    return sc->env_pdf[(size_t)j * w + i] / (2.f * PI_F * PI_F * st);
+static float cosine_sample(vec3 N, Rng *rng, vec3 *wi) {
+    float u1 = rng_float(rng), u2 = rng_float(rng);
+    float r = sqrtf(u1), phi = 2.f * PI_F * u2;
+    vec3 t, b;
+    onb(N, &t, &b);
+    float c = sqrtf(maxf(0.f, 1.f - u1));
+    *wi = vnorm(to_world(v3(r * cosf(phi), r * sinf(phi), c), t, b, N));
+    return c * INV_PI_F;
 }
 
-float env_pdf(const Scene *sc, vec3 N, vec3 wi) {
-    if (!sc->env_w) return maxf(vdot(N, wi), 0.f) * INV_PI_F;
+static float table_pdf(const Scene *sc, vec3 wi) {
     float z = clampf(wi.z, -1.f, 1.f);
     float theta = acosf(z), st = sqrtf(maxf(0.f, 1.f - z * z));
     if (st <= 1e-6f) return 0.f;
@@ -44,4 +31,33 @@ float env_pdf(const Scene *sc, vec3 N, vec3 wi) {
     if (i >= sc->env_w) i = sc->env_w - 1;
     if (j >= sc->env_h) j = sc->env_h - 1;
     return sc->env_pdf[(size_t)j * sc->env_w + i] / (2.f * PI_F * PI_F * st);
+}
+
+static int table_sample(const Scene *sc, Rng *rng, vec3 *wi) {
+    uint32_t w = sc->env_w, h = sc->env_h;
+    uint32_t j = find(sc->env_marginal, h, rng_float(rng));
+    uint32_t i = find(sc->env_conditional + (size_t)j * w, w, rng_float(rng));
+    float su = ((float)i + rng_float(rng)) / (float)w;
+    float sv = ((float)j + rng_float(rng)) / (float)h;
+    float theta = PI_F * sv, phi = 2.f * PI_F * su;
+    float st = sinf(theta);
+    if (st <= 1e-6f) return 0;
+    *wi = v3(st * cosf(phi), st * sinf(phi), cosf(theta));
+    return 1;
+}
+
+/* With a table, half the samples follow it and half follow the cosine: the
+ * table wins for a small bright sun, the cosine for a smooth sky seen by a
+ * tilted surface; the mixture pdf keeps the better of both. */
+float env_sample(const Scene *sc, vec3 N, Rng *rng, vec3 *wi) {
+    if (!sc->env_w) return cosine_sample(N, rng, wi);
+    if (rng_float(rng) < 0.5f) cosine_sample(N, rng, wi);
+    else if (!table_sample(sc, rng, wi)) return 0.f;
+    return env_pdf(sc, N, *wi);
+}
+
+float env_pdf(const Scene *sc, vec3 N, vec3 wi) {
+    float pc = maxf(vdot(N, wi), 0.f) * INV_PI_F;
+    if (!sc->env_w) return pc;
+    return 0.5f * (pc + table_pdf(sc, wi));
 }
