@@ -2,7 +2,7 @@
 
 from collections import deque
 
-from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.defer import CancelledError, Deferred, ensureDeferred
 from twisted.internet.task import LoopingCall, deferLater
 from twisted.logger import Logger
 
@@ -86,6 +86,9 @@ class Agent:
         self._draining = True
         self.stats.draining = True
         self.log.info("draining: {n} task(s) held", n=len(self._held))
+        if self._pop_call is not None:
+            # Take no new work: a pending long poll would hand us some.
+            self._pop_call.cancel()
         self._wake()
         self._maybe_done()
 
@@ -123,6 +126,7 @@ class Agent:
 
     # -- popping -----------------------------------------------------------
     _popping = False
+    _pop_call = None
 
     async def _pop_loop(self):
         while not self._draining:
@@ -131,10 +135,13 @@ class Agent:
                 await self._capacity()
                 continue
             self._popping = True
+            self._pop_call = self._api.pop(max=min(want, 256), wait=self._poll_wait,
+                                           node=self.node, applications=self._applications,
+                                           retries=0)
             try:
-                tasks = await self._api.pop(max=min(want, 256), wait=self._poll_wait,
-                                            node=self.node, applications=self._applications,
-                                            retries=0)
+                tasks = await self._pop_call
+            except CancelledError:
+                break  # drain() hung up the long poll; the server frees its waiter
             except GridAPIError as exc:
                 if exc.code in FATAL_POP_ERRORS:
                     self._error = AgentStopped(f"the server refused this agent: {exc}")
@@ -147,6 +154,7 @@ class Agent:
                 continue
             finally:
                 self._popping = False
+                self._pop_call = None
             self._backoff.reset()
             self._server_state("ok")
             for task in tasks:

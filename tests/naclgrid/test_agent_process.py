@@ -1,0 +1,50 @@
+"""The agent as a process: SIGTERM drains (finish, deliver, exit 0), a bad
+key is a clear message and a non-zero exit."""
+
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from naclgrid.client import connect
+from tests.naclgrid.agent_support import AgentProcess, GridServer, kill_agents, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def server(tmp_path):
+    server = GridServer(tmp_path, pool=False).start()
+    yield server
+    server.kill()
+
+
+def test_sigterm_finishes_the_running_task_and_takes_no_more(server, tmp_path):
+    agent = AgentProcess(tmp_path, server.url, server.key("agent"), "drainer").start()
+    try:
+        with connect(server.url, server.key("submitter", "alice"), compute=False) as grid:
+            job = grid.new_job("echo")
+            job.start()
+            first = job.fork("spin", b"1500")
+            wait_until(lambda: job.status()["counts"]["leased"] == 1, 60, "the task to be leased")
+            agent.signal(signal.SIGTERM)
+            second = job.fork("echo", b"later")
+            assert agent.wait(60) == 0
+            assert job.gather([first], timeout=10) == [b"1500"]
+            status = job.status()
+    finally:
+        kill_agents([agent])
+    assert status["counts"]["done"] == 1 and status["counts"]["queued"] == 1
+    assert second == first + 1
+    assert "draining" in agent.output()
+
+
+def test_a_revoked_or_wrong_key_stops_the_agent_with_a_message(server, tmp_path):
+    bad = "ngk_" + "0" * 16 + "_" + "1" * 64
+    done = subprocess.run([sys.executable, "-m", "naclgrid.agent", "--url", server.url,
+                           "--key", bad, "--status", "off"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3
+    assert "the server refused this agent" in done.stderr and "unauthorized" in done.stderr
+    assert "Traceback" not in done.stderr
