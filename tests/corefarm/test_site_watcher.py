@@ -81,3 +81,20 @@ def test_throughput_is_a_rate_over_the_last_minute(tmp_path):
     assert result_of(figures.current())["throughput"] == 0.0
     farm.finish_tiles(job_id, seconds=30.0)           # 4 tiles in 30 s
     assert result_of(figures.current())["throughput"] == 8.0
+
+
+def test_the_parts_provide_the_interfaces_the_site_codes_against():
+    from zope.interface.verify import verifyClass
+
+    from corefarm.accounts.interfaces import IAccounts, ISessionStore
+    from corefarm.accounts import Accounts, SessionStore
+    from corefarm.credit import CreditGate, Ledger
+    from corefarm.credit.interfaces import ICreditGate, ILedger
+    from corefarm.render.master import RenderMaster
+    from corefarm.site.interfaces import IRenderMaster
+    from corefarm.site.nomaster import MissingMaster
+
+    for interface, cls in ((IAccounts, Accounts), (ISessionStore, SessionStore), (ILedger, Ledger),
+                           (ICreditGate, CreditGate), (IRenderMaster, MissingMaster),
+                           (IRenderMaster, RenderMaster), (IRenderMaster, FakeMaster)):
+        assert verifyClass(interface, cls, tentative=True), (interface, cls)

@@ -12,6 +12,11 @@ import hmac
 import secrets
 from dataclasses import asdict, dataclass, field
 
+from zope.interface import implementer
+
+from corefarm.accounts.interfaces import ISessionStore
+
+
 SESSION_TTL = 14 * 24 * 3600
 ANONYMOUS_TTL = 24 * 3600
 
@@ -43,6 +48,7 @@ class Session:
             presented.encode("utf-8", "replace"), self.csrf.encode("ascii"))
 
 
+@implementer(ISessionStore)
 class SessionStore:
     """``SessionStore(keyspace, ttl=SESSION_TTL, anonymous_ttl=ANONYMOUS_TTL)``."""
 

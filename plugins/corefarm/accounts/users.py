@@ -8,6 +8,11 @@ the store.
 
 import re
 
+from zope.interface import implementer
+
+from corefarm.accounts.interfaces import IAccounts
+
+
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")
 # Names the grid itself hands out to keys, and names that would confuse.
 RESERVED = re.compile(r"^(anon-|agent-|submitter-|admin|root|system|corefarm)", re.I)
@@ -26,6 +31,7 @@ class AccountError(Exception):
         self.field, self.message = field, message
 
 
+@implementer(IAccounts)
 class Accounts:
     """``Accounts(keyspace, passwords, limiter, on_created=None)``.
 

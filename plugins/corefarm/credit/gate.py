@@ -8,10 +8,16 @@ estimated from the job's own tiles booked so far, or ``tile_estimate``
 seconds before the first lands.
 """
 
+from zope.interface import implementer
+
 from naclgrid.errors import GridError
 from naclgrid.model import INSUFFICIENT_CREDIT, LEASED, QUEUED, RUNNING
 
+from corefarm.credit.interfaces import ICreditGate
 
+
+
+@implementer(ICreditGate)
 class CreditGate:
     """``CreditGate(grid, ledger, applications=("yafaray",), tile_estimate=2.0)``."""
 

@@ -6,11 +6,16 @@ index number so the leaderboard can list them without scanning the store.
 A tile is booked at most once, however many times its ack is retried.
 """
 
+from zope.interface import implementer
+
+from corefarm.credit.interfaces import ILedger
+
 MS_PER_SECOND = 1000
 TILE_RECORD_TTL = 30 * 24 * 3600     # long after any retry of the same tile
 BOARD_LIMIT = 10_000
 
 
+@implementer(ILedger)
 class Ledger:
     """``Ledger(keyspace, starting_grant=3600.0)`` (seconds)."""
 
