@@ -23,7 +23,8 @@ DEFAULT_DATA_DIR = "gridhost-data"
 RESERVED_PATHS = ("/healthz", "/metrics")
 MAX_CONFIG_BYTES = 1024 * 1024
 
-SERVER_KEYS = {"listen", "store", "data_dir", "plugin_dirs", "log_format"}
+SERVER_KEYS = {"listen", "store", "data_dir", "plugin_dirs", "log_format", "max_request_bytes"}
+MAX_REQUEST_RANGE = (1024, 64 * 1024 ** 3)
 HOST_KEYS = {"names", "site"}
 SITE_KEYS = {"path", "app"}
 TOP_KEYS = {"server", "app", "host"}
@@ -36,6 +37,7 @@ class ServerConfig:
     data_dir: str = DEFAULT_DATA_DIR
     plugin_dirs: tuple = ()
     log_format: str = "text"
+    max_request_bytes: int = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,13 @@ def _check_server(table, errors):
                 if not Path(d).is_dir():
                     errors.add(f"server.plugin_dirs[{i}]", f"no such directory {d!r}")
             kw["plugin_dirs"] = dirs
+    if "max_request_bytes" in table:
+        value = table["max_request_bytes"]
+        low, high = MAX_REQUEST_RANGE
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            errors.add("server.max_request_bytes", f"expected a whole number of bytes from {low} to {high}")
+        else:
+            kw["max_request_bytes"] = value
     if "log_format" in table:
         if table["log_format"] in ("text", "json"):
             kw["log_format"] = table["log_format"]

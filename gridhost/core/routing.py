@@ -66,6 +66,9 @@ class HostRouter(Resource):
         self._clock = clock
 
     def _route(self, request):
+        if getattr(request, "body_too_large", False):
+            return _ErrorPage(413, "too_large",
+                              f"the request body is larger than {request.max_body} bytes")
         segments = request.postpath
         bad = [s for s in segments if s in (b".", b"..") or b"/" in s or b"\\" in s or b"\x00" in s]
         if bad:

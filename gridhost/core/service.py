@@ -17,9 +17,10 @@ from twisted.internet.defer import inlineCallbacks, maybeDeferred
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
 from twisted.python.filepath import FilePath
-from twisted.web.server import Request, Site
+from twisted.web.server import Site
 
 from gridhost.core.context import HostContext
+from gridhost.core.requests import BoundedRequest
 from gridhost.core.operations import HealthResource, MetricsResource, SiteMetrics
 from gridhost.core.routing import HostRouter, MountedSite
 from gridhost.core.stores import StoreConnection
@@ -107,7 +108,8 @@ class GridHostService(MultiService):
         # twisted.web's own POST parsing would keep a second copy of every
         # upload in memory and answer a malformed multipart body with a bare
         # HTML 400 before any app could give a JSON reason.
-        top.site.requestFactory = partial(Request, parsePOSTFormSubmission=False)
+        top.site.requestFactory = partial(BoundedRequest, parsePOSTFormSubmission=False,
+                                          max_body=config.server.max_request_bytes)
         top.registry = registry
         top.store = store
         top.port_file = data_root.child("ports").path

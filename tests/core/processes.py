@@ -67,6 +67,15 @@ class GridhostProcess:
         status, body, _ = self.get(path, headers)
         return status, json.loads(body)
 
+    def post_json(self, path, body, content_type="application/x-www-form-urlencoded"):
+        request = urllib.request.Request(self.url + path, data=body, method="POST",
+                                         headers={"Content-Type": content_type})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
     def output(self):
         log = self.log_path.read_text() if self.log_path.exists() else ""
         out = self.proc.stdout.read().decode(errors="replace") if self.proc and self.proc.poll() is not None else ""

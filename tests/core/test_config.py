@@ -28,6 +28,8 @@ BAD = [
     ('[server]\nplugin_dirs = ["/no/such/dir"]' + SITE, ["server.plugin_dirs[0]: no such directory '/no/such/dir'"]),
     ('[server]\nlog_format = "xml"' + SITE, ["server.log_format: expected 'text' or 'json'"]),
     ('[server]\ndata_dir = ""' + SITE, ["server.data_dir: expected a non-empty string"]),
+    ('[server]\nmax_request_bytes = 10' + SITE,
+     ["server.max_request_bytes: expected a whole number of bytes from 1024 to 68719476736"]),
     ('[server]', ["host: no [[host]] configured: nothing would be served"]),
     ('[[host]]\nnames = ["*"]', ["host[0].site: a host needs at least one [[host.site]]"]),
     ('[[host]]\n[[host.site]]\npath = "/"\napp = "naclgrid"',

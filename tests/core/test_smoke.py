@@ -13,6 +13,7 @@ CONFIG = """
 [server]
 listen = ["tcp:0:interface=127.0.0.1"]
 data_dir = "{data}"
+max_request_bytes = 65536
 plugin_dirs = ["{examples}"]
 
 [app.guestbook]
@@ -67,6 +68,10 @@ def test_smoke_serves_every_app_and_stops_cleanly_on_sigterm(server):
     assert status == 200  # "*" serves every host
     status, error = server.get_json("/a/%2e%2e/etc/passwd")
     assert status == 400 and error["error"] == "bad_path"
+
+    status, error = server.post_json("/guestbook/sign", b"name=x&message=" + b"y" * 70000)
+    assert status == 413 and error == {"error": "too_large",
+                                       "message": "the request body is larger than 65536 bytes"}
 
     assert server.terminate(timeout=5) == 0
     log = server.output()
