@@ -38,9 +38,6 @@ class BoundedRequest(Request):
     def _refuse_body(self):
         self.body_too_large = True
         old = getattr(self, "content", None)
-        if old is not None and old is not self.content.__class__:
-            try:
-                old.close()
-            except Exception:  # noqa: BLE001 - closing a temp file we are dropping
-                pass
+        if old is not None:
+            old.close()  # a spool file already holding part of the body
         self.content = io.BytesIO()
