@@ -4,6 +4,7 @@ import os
 import socket
 
 from twisted.internet.defer import ensureDeferred, succeed
+from twisted.web.client import _HTTP11ClientFactory
 from twisted.web.iweb import IBodyProducer
 from zope.interface import implementer
 
@@ -41,12 +42,18 @@ class BytesProducer:
         pass
 
 
+class _QuietFactory(_HTTP11ClientFactory):
+    # One "Starting factory" log line per new connection drowns an agent's log.
+    noisy = False
+
+
 def treq_client(reactor, max_connections=8):
     """A treq HTTPClient with a persistent connection pool on ``reactor``."""
     from treq.client import HTTPClient
     from twisted.web.client import Agent, HTTPConnectionPool
 
     pool = HTTPConnectionPool(reactor, persistent=True)
+    pool._factory = _QuietFactory
     pool.maxPersistentPerHost = max_connections
     pool.retryAutomatically = False  # the transport decides what is safe to resend
     return HTTPClient(Agent(reactor, pool=pool), data_to_body_producer=BytesProducer), pool
