@@ -81,8 +81,16 @@ def throughput(folder, tasks, runs, server_count, agents=4, slots=2):
 
 
 # -- 2. parked long polls ----------------------------------------------------------------------
-async def _pop(port, key, node, wait):
+async def _pop(port, key, node, wait, opened):
+    try:
+        return await _pop_once(port, key, node, wait, opened)
+    except OSError:
+        return False
+
+
+async def _pop_once(port, key, node, wait, opened):
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    opened.append(node)
     body = f"max=1&wait={wait}&node={node}".encode()
     writer.write(b"POST /naclgrid/pop HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                  b"Authorization: Bearer " + key.encode() + b"\r\n"
@@ -95,12 +103,18 @@ async def _pop(port, key, node, wait):
 
 
 async def _hold(server, other, alice, farm, count):
-    polls = [asyncio.ensure_future(_pop(server.port, farm, f"sim-{i}", 55)) for i in range(count)]
+    polls, opened = [], []
+    # Agents arrive over time, not in one SYN flood past the listen backlog: ramp up.
+    for i in range(count):
+        polls.append(asyncio.ensure_future(_pop(server.port, farm, f"sim-{i}", 55, opened)))
+        if i % 200 == 199:
+            while len(opened) < i - 50:
+                await asyncio.sleep(0.01)
 
     def parked():
-        return server.health().get("long_polls", 0)
+        return server.health().get("apps", {}).get("naclgrid", {}).get("long_polls", 0)
 
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 40          # well inside the polls' 55 s wait
     held = 0
     while time.monotonic() < deadline:
         await asyncio.sleep(0.5)

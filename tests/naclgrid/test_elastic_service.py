@@ -117,9 +117,11 @@ def test_agents_join_and_scale_down_never_takes_a_node_holding_a_lease():
     env.ack(tasks[a][0])
     env.ack(tasks[b][0])
     env.computing[c] = tasks[c]           # c keeps computing its long task
-    env.tick(5)                           # idle from this sample on
-    assert env.tick(59)["blocked_by"] == "idle_timeout"
-    decision = env.tick(1)                # a and b idle for 60 s = idle_timeout
+    # Three nodes were wanted 5 s ago: the pool shrinks once a whole
+    # idle_timeout (60 s) has gone by with only c's task to run.
+    assert env.tick(5)["blocked_by"] == "idle_timeout"
+    assert env.tick(54)["blocked_by"] == "idle_timeout"
+    decision = env.tick(5)
     assert decision["action"] == "down"
     assert sorted(decision["victims"]) == sorted([a, b])
     assert "kept 1 node holding leases" in decision["reason"]

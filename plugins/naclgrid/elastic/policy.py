@@ -8,14 +8,16 @@ than 8 however long its queue. Leases held by nodes that are not ours
 ceil(slots / slots_per_node) + the warm standby, kept within
 [min_nodes, max_nodes] and under the spending cap.
 
-Scaling down is decided by lease state, never by an idle timer that any
-activity resets (Ray's ray#60546): a node may go only when it holds no
-lease and has held none for ``idle_timeout``; nodes still booting go first
-(they cost and do nothing, ray#45195). A node holding a lease is never a
-victim, whatever the surplus or the budget says.
+Scaling down is decided by demand and lease state, never by a per-node
+idle timer that any activity resets (Ray's ray#60546): the pool shrinks to
+the highest target of the last ``idle_timeout`` seconds, and the nodes that
+go are ones holding no lease right now: nodes still booting first (they
+cost and do nothing, ray#45195), then the longest idle. A node holding a
+lease is never a victim, whatever the surplus or the budget says.
 """
 
 import math
+from collections import deque
 
 from zope.interface import implementer
 
@@ -37,6 +39,8 @@ class ElasticPolicy:
         self.last_up = None          # when nodes were last started
         self.last_change = None      # when nodes were last started or stopped
         self._idle_since = None      # for desired(): when the grid last had no work
+        self._window = deque()       # (time, target) of the last idle_timeout seconds
+        self._watch_start = None
 
     # -- the capacity ceiling ---------------------------------------------------------------
     def ceiling(self, spent):
@@ -53,6 +57,25 @@ class ElasticPolicy:
             cap, kind = 0, "budget"
             why = f"the budget is spent ({spent:.2f} of {s.budget:g})"
         return cap, kind, why
+
+    def _stable_target(self, target, have, now):
+        """The highest target of the last ``idle_timeout`` seconds: scale up at
+        once, scale down only to what demand has stayed under for a whole
+        window (a trickle of short tasks keeps every node briefly busy, so a
+        per-node idle timer would never fire; ray#60546). Until the policy
+        has watched a whole window, the nodes it found count as wanted: a
+        restarted server does not shrink the pool on its first look."""
+        window = self._window
+        if self._watch_start is None:
+            self._watch_start = now
+        window.append((now, target))
+        horizon = now - self.settings.idle_timeout
+        while window and window[0][0] < horizon:
+            window.popleft()
+        stable = max(t for _, t in window)
+        if self._watch_start > horizon:
+            stable = max(stable, have)
+        return stable
 
     # -- the decision ----------------------------------------------------------------------
     def decide(self, view, now):
@@ -81,6 +104,9 @@ class ElasticPolicy:
                    "active": have, "draining": len(view.nodes) - have, "target": target,
                    "spent": round(view.spent, 4)}
 
+        stable = self._stable_target(target, have, now)
+        details["stable_target"] = stable
+
         def hold(reason, blocked_by=None):
             return Decision(HOLD, 0, reason, target, blocked_by=blocked_by, details=details)
 
@@ -96,31 +122,30 @@ class ElasticPolicy:
                             target, blocked_by=cap_kind if capped else None, details=details)
 
         if target < have:
-            surplus = have - target
+            if stable >= have:
+                return hold(f"{demand}; have {have}{capped}: {have - target} too many now, but "
+                            f"demand reached {_plural(stable, 'node')} within the last "
+                            f"{s.idle_timeout:g} s",
+                            "idle_timeout")
             if self.last_change is not None and now - self.last_change < s.scale_down_cooldown:
                 wait = s.scale_down_cooldown - (now - self.last_change)
-                return hold(f"{demand}; have {have}{capped}: {surplus} too many, but the "
-                            f"scale-down cooldown lasts {wait:.0f} s more", "cooldown")
+                return hold(f"{demand}; have {have}{capped}: {have - stable} too many, but the "
+                            f"scale-down cooldown lasts {wait:.1f} s more", "cooldown")
+            surplus = have - stable
             booting = sorted((n for n in active if n.phase == BOOTING and n.leases == 0),
                              key=lambda n: n.age)
-            idle = sorted((n for n in active if n.phase == READY and n.leases == 0
-                           and n.idle_for is not None and n.idle_for >= s.idle_timeout),
-                          key=lambda n: -n.idle_for)
+            free = sorted((n for n in active if n.phase == READY and n.leases == 0),
+                          key=lambda n: -(n.idle_for or 0.0))
             busy = [n for n in active if n.leases > 0]
-            victims = tuple(n.name for n in (booting + idle)[:surplus])
+            victims = tuple(n.name for n in (booting + free)[:surplus])
             kept = f"; kept {_plural(len(busy), 'node')} holding leases" if busy else ""
             if not victims:
-                recent = have - len(busy) - len(booting)
-                why = []
-                if busy:
-                    why.append(f"{len(busy)} hold leases")
-                if recent:
-                    why.append(f"{recent} held one within the last {s.idle_timeout:g} s")
-                return hold(f"{demand}; have {have}{capped}: {surplus} too many, but "
-                            f"{' and '.join(why)}", "idle_timeout" if recent else "leases")
+                return hold(f"{demand}; have {have}{capped}: {surplus} too many, but all "
+                            f"{len(busy)} hold leases", "leases")
             self.last_change = now
             return Decision(DOWN, len(victims),
-                            f"{demand}; have {have}{capped}: stop {len(victims)} idle "
+                            f"{demand}; have {have}{capped}, at most {stable} wanted in the "
+                            f"last {s.idle_timeout:g} s: stop {len(victims)} holding no lease "
                             f"({', '.join(victims)}){kept}",
                             target, victims=victims, details=details)
 
