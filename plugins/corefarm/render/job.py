@@ -18,6 +18,7 @@ from .writers import encode_image, format_for, write_image
 ENTRY = "render_tile"
 SCENE_FILE = "scene.bin"
 MAX_SIDE = 16384
+PATH_SAMPLES_CAP = 16
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,12 @@ class RenderJob:
         width, height = size or (scene.render.width, scene.render.height)
         if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
             raise ValueError(f"image size must be 1..{MAX_SIDE} pixels per side")
-        samples = scene.render.samples if samples is None else samples
+        if samples is None:
+            samples = scene.render.samples
+            if scene.integrator.kind == "path" and integrator in ("scene", "path"):
+                # YafaRay traced path_samples paths per AA sample; we trace one
+                # path per sample, so the default budget folds them in.
+                samples *= min(scene.integrator.path_samples, PATH_SAMPLES_CAP)
         if not 1 <= samples <= MAX_SAMPLES:
             raise ValueError(f"samples must be 1..{MAX_SAMPLES}")
         if integrator not in INTEGRATORS:

@@ -1,6 +1,8 @@
 /* bsdf.c - material lobes: Lambert / Oren-Nayar, Ashikhmin-Shirley style
  * glossy, perfect mirror, dielectric refraction and straight transparency. */
 #include "bsdf.h"
+#include "fastmath.h"
+#include "sampling.h"
 
 float fresnel_dielectric(float cos_i, float eta) {
     /* eta = n_incident / n_transmitted */
@@ -17,6 +19,8 @@ static void add(Closure *c, int type, vec3 w, float param, vec3 dir) {
     if (c->n >= MAX_LOBES || vis_black(w)) return;
     Lobe *l = &c->lobes[c->n++];
     l->type = type; l->w = w; l->param = param; l->dir = dir;
+    l->sel = maxf(vavg(w), 1e-4f);
+    c->types |= LOBE_BIT(type);
     if (type <= LOBE_GLOSSY) c->nondelta++;
 }
 
@@ -30,13 +34,7 @@ static int refract_dir(vec3 wo, vec3 n, float eta, vec3 *out) {
 }
 
 static vec3 sample_blinn_normal(vec3 n, float exponent, Rng *rng) {
-    float u1 = rng_float(rng), u2 = rng_float(rng);
-    float cos_t = powf(u1, 1.f / (exponent + 1.f));
-    float sin_t = sqrtf(maxf(0.f, 1.f - cos_t * cos_t));
-    float phi = 2.f * PI_F * u2;
-    vec3 t, b;
-    onb(n, &t, &b);
-    return vnorm(to_world(v3(cosf(phi) * sin_t, sinf(phi) * sin_t, cos_t), t, b, n));
+    return around(n, fast_pow(rng_float(rng), 1.f / (exponent + 1.f)), rng);
 }
 
 static void build(const Scene *sc, uint32_t mi, const SurfacePoint *sp, vec3 wo, Rng *rng,
@@ -128,6 +126,7 @@ void closure_build(const Scene *sc, uint32_t mat, const SurfacePoint *sp, vec3 w
                    Closure *c) {
     c->n = 0;
     c->nondelta = 0;
+    c->types = 0;
     c->emit = v3(0, 0, 0);
     c->absorb = v3(0, 0, 0);
     c->albedo = v3(0, 0, 0);
@@ -157,7 +156,7 @@ static float glossy_pdf_f(vec3 wo, vec3 wi, vec3 n, float e, float *f) {
     float nh = maxf(vdot(n, h), 0.f), hi = maxf(vdot(h, wi), 1e-6f);
     float ci = vdot(n, wi), co = vdot(n, wo);
     if (ci <= 0.f || co <= 0.f) return 0.f;
-    float d = powf(nh, e);
+    float d = fast_pow(nh, e);
     *f = (e + 1.f) / (8.f * PI_F) * d / (hi * maxf(ci, co));
     return (e + 1.f) / (2.f * PI_F) * d / (4.f * hi);
 }
@@ -166,46 +165,37 @@ vec3 closure_eval(const Closure *c, const SurfacePoint *sp, vec3 wo, vec3 wi, in
                   float *pdf) {
     vec3 sum = v3(0, 0, 0);
     float p = 0.f, wsum = 0.f;
+    if (pdf) *pdf = 0.f;
+    if (!(c->types & mask & (LOBE_BIT(LOBE_DIFFUSE) | LOBE_BIT(LOBE_TRANSLUCENT) |
+                             LOBE_BIT(LOBE_GLOSSY))))
+        return sum;
     float ci = vdot(sp->N, wi), gi = vdot(sp->Ng, wi);
+    int up = ci > 0.f && gi > 0.f, down = ci < 0.f && gi < 0.f;
     for (int k = 0; k < c->n; k++) {
         const Lobe *l = &c->lobes[k];
-        if (l->type > LOBE_GLOSSY || !(mask & LOBE_BIT(l->type))) continue;
-        float sel = maxf(vavg(l->w), 1e-4f);
-        wsum += sel;
+        if (!(mask & LOBE_BIT(l->type))) continue;
+        wsum += l->sel;                  /* delta lobes take part in the choice too */
         if (l->type == LOBE_DIFFUSE) {
-            if (ci <= 0.f || gi <= 0.f) continue;
+            if (!up) continue;
             float f = INV_PI_F * (l->param > 0.f ? oren_nayar(wo, wi, sp->N, l->param) : 1.f);
             sum = vadd(sum, vscale(l->w, f * ci));
-            p += sel * ci * INV_PI_F;
+            p += l->sel * ci * INV_PI_F;
         } else if (l->type == LOBE_TRANSLUCENT) {
-            if (ci >= 0.f || gi >= 0.f) continue;
+            if (!down) continue;
             sum = vadd(sum, vscale(l->w, -ci * INV_PI_F));
-            p += sel * (-ci) * INV_PI_F;
-        } else {
-            if (ci <= 0.f || gi <= 0.f) continue;
+            p += l->sel * (-ci) * INV_PI_F;
+        } else if (l->type == LOBE_GLOSSY) {
+            if (!up) continue;
             float f;
             float gp = glossy_pdf_f(wo, wi, sp->N, l->param, &f);
             sum = vadd(sum, vscale(l->w, f * ci));
-            p += sel * gp;
+            p += l->sel * gp;
         }
     }
-    if (pdf) {
-        /* Delta lobes take part in lobe selection too. */
-        for (int k = 0; k < c->n; k++)
-            if (c->lobes[k].type > LOBE_GLOSSY && (mask & LOBE_BIT(c->lobes[k].type)))
-                wsum += maxf(vavg(c->lobes[k].w), 1e-4f);
-        *pdf = wsum > 0.f ? p / wsum : 0.f;
-    }
+    if (pdf) *pdf = wsum > 0.f ? p / wsum : 0.f;
     return sum;
 }
 
-static vec3 cosine_dir(vec3 n, Rng *rng) {
-    float u1 = rng_float(rng), u2 = rng_float(rng);
-    float r = sqrtf(u1), phi = 2.f * PI_F * u2;
-    vec3 t, b;
-    onb(n, &t, &b);
-    return vnorm(to_world(v3(r * cosf(phi), r * sinf(phi), sqrtf(maxf(0.f, 1.f - u1))), t, b, n));
-}
 
 int closure_sample(const Closure *c, const SurfacePoint *sp, vec3 wo, Rng *rng, int mask,
                    vec3 *wi, vec3 *weight, int *delta, int *lobe_type, float *pdf_out) {
@@ -213,19 +203,19 @@ int closure_sample(const Closure *c, const SurfacePoint *sp, vec3 wo, Rng *rng, 
     float wsum = 0.f;
     int last = -1;
     for (int k = 0; k < c->n; k++)
-        if (mask & LOBE_BIT(c->lobes[k].type)) { wsum += maxf(vavg(c->lobes[k].w), 1e-4f); last = k; }
+        if (mask & LOBE_BIT(c->lobes[k].type)) { wsum += c->lobes[k].sel; last = k; }
     if (last < 0) return 0;
     float u = rng_float(rng) * wsum;
     int k = 0;
     for (; k < last; k++) {
         if (!(mask & LOBE_BIT(c->lobes[k].type))) continue;
-        u -= maxf(vavg(c->lobes[k].w), 1e-4f);
+        u -= c->lobes[k].sel;
         if (u < 0.f) break;
     }
     const Lobe *l = &c->lobes[k];
     *lobe_type = l->type;
     if (l->type > LOBE_GLOSSY) {
-        float p = maxf(vavg(l->w), 1e-4f) / wsum;
+        float p = l->sel / wsum;
         *wi = l->dir;
         *weight = vscale(l->w, 1.f / p);
         *delta = 1;
@@ -233,8 +223,8 @@ int closure_sample(const Closure *c, const SurfacePoint *sp, vec3 wo, Rng *rng, 
     }
     *delta = 0;
     vec3 d;
-    if (l->type == LOBE_DIFFUSE) d = cosine_dir(sp->N, rng);
-    else if (l->type == LOBE_TRANSLUCENT) d = cosine_dir(vneg(sp->N), rng);
+    if (l->type == LOBE_DIFFUSE) d = cosine_hemisphere(sp->N, rng, NULL);
+    else if (l->type == LOBE_TRANSLUCENT) d = cosine_hemisphere(vneg(sp->N), rng, NULL);
     else {
         vec3 h = sample_blinn_normal(sp->N, l->param, rng);
         if (vdot(h, wo) < 0.f) h = vneg(h);

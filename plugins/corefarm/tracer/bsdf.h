@@ -16,12 +16,14 @@ typedef struct {
     vec3 w;          /* weight (albedo / tint) */
     float param;     /* glossy exponent, or Oren-Nayar sigma for diffuse */
     vec3 dir;        /* delta lobes: the outgoing direction */
+    float sel;       /* selection weight (mean of w, floored) */
 } Lobe;
 
 typedef struct {
     Lobe lobes[MAX_LOBES];
     int n;
     int nondelta;        /* number of non-delta lobes */
+    int types;           /* LOBE_BIT of every lobe present */
     vec3 emit;           /* emitted radiance towards wo */
     vec3 absorb;         /* glass: absorption coefficients of the medium behind */
     float diffuse_albedo;/* for AO */

@@ -1,5 +1,7 @@
 /* env.c - importance sampling of the background on its lat-long table. */
 #include "env.h"
+#include "fastmath.h"
+#include "sampling.h"
 
 static uint32_t find(const float *cdf, uint32_t n, float u) {
     uint32_t lo = 0, hi = n - 1;
@@ -11,20 +13,17 @@ static uint32_t find(const float *cdf, uint32_t n, float u) {
 }
 
 static float cosine_sample(vec3 N, Rng *rng, vec3 *wi) {
-    float u1 = rng_float(rng), u2 = rng_float(rng);
-    float r = sqrtf(u1), phi = 2.f * PI_F * u2;
-    vec3 t, b;
-    onb(N, &t, &b);
-    float c = sqrtf(maxf(0.f, 1.f - u1));
-    *wi = vnorm(to_world(v3(r * cosf(phi), r * sinf(phi), c), t, b, N));
+    float c;
+    *wi = cosine_hemisphere(N, rng, &c);
     return c * INV_PI_F;
 }
 
 static float table_pdf(const Scene *sc, vec3 wi) {
     float z = clampf(wi.z, -1.f, 1.f);
-    float theta = acosf(z), st = sqrtf(maxf(0.f, 1.f - z * z));
+    float st = sqrtf(maxf(0.f, 1.f - z * z));
     if (st <= 1e-6f) return 0.f;
-    float phi = atan2f(wi.y, wi.x);
+    float theta = fast_atan2(st, z);
+    float phi = fast_atan2(wi.y, wi.x);
     if (phi < 0.f) phi += 2.f * PI_F;
     uint32_t i = (uint32_t)(phi * (0.5f * INV_PI_F) * (float)sc->env_w);
     uint32_t j = (uint32_t)(theta * INV_PI_F * (float)sc->env_h);
@@ -39,10 +38,11 @@ static int table_sample(const Scene *sc, Rng *rng, vec3 *wi) {
     uint32_t i = find(sc->env_conditional + (size_t)j * w, w, rng_float(rng));
     float su = ((float)i + rng_float(rng)) / (float)w;
     float sv = ((float)j + rng_float(rng)) / (float)h;
-    float theta = PI_F * sv, phi = 2.f * PI_F * su;
-    float st = sinf(theta);
+    float st, ct, sp, cp;
+    fast_sincos(PI_F * sv, &st, &ct);
+    fast_sincos(2.f * PI_F * su, &sp, &cp);
     if (st <= 1e-6f) return 0;
-    *wi = v3(st * cosf(phi), st * sinf(phi), cosf(theta));
+    *wi = v3(st * cp, st * sp, ct);
     return 1;
 }
 

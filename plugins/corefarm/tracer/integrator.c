@@ -5,6 +5,7 @@
 #include "bsdf.h"
 #include "env.h"
 #include "light.h"
+#include "sampling.h"
 
 uint64_t g_ray_count;
 
@@ -102,13 +103,6 @@ static vec3 transmittance(const Integrator *it, const SurfacePoint *sp, vec3 wi,
 
 /* ---- direct light --------------------------------------------------------------- */
 
-static vec3 cosine_dir(vec3 n, Rng *rng) {
-    float u1 = rng_float(rng), u2 = rng_float(rng);
-    float r = sqrtf(u1), phi = 2.f * PI_F * u2;
-    vec3 t, b;
-    onb(n, &t, &b);
-    return vnorm(to_world(v3(r * cosf(phi), r * sinf(phi), sqrtf(maxf(0.f, 1.f - u1))), t, b, n));
-}
 
 /* Shadow samples per light: the scene's count at the first hit, halved at
  * every further bounce (reflections still look smooth, cost stays bounded). */
@@ -180,7 +174,7 @@ static vec3 ambient_occlusion(const Integrator *it, const SurfacePoint *sp, cons
     if (n < 1) n = 1;
     int open = 0;
     for (int k = 0; k < n; k++) {
-        vec3 wi = cosine_dir(sp->N, rng);
+        vec3 wi = cosine_hemisphere(sp->N, rng, NULL);
         if (vdot(wi, sp->Ng) <= 0.f) continue;
         Ray r = {offset(sp->P, sp->Ng, wi), wi, 0.f, s->ao_distance > 0.f ? s->ao_distance : INFINITY};
         Hit h;

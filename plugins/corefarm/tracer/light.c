@@ -1,15 +1,11 @@
 /* light.c - point, spot, sun, directional, area, sphere and mesh lights, and
  * the constant / gradient / texture / Preetham sun-sky backgrounds. */
 #include "light.h"
+#include "fastmath.h"
+#include "sampling.h"
 
 static vec3 cone_dir(vec3 axis, float cos_max, Rng *rng) {
-    float u1 = rng_float(rng), u2 = rng_float(rng);
-    float c = 1.f - u1 * (1.f - cos_max);
-    float s = sqrtf(maxf(0.f, 1.f - c * c));
-    float phi = 2.f * PI_F * u2;
-    vec3 t, b;
-    onb(axis, &t, &b);
-    return vnorm(to_world(v3(cosf(phi) * s, sinf(phi) * s, c), t, b, axis));
+    return around(axis, 1.f - rng_float(rng) * (1.f - cos_max), rng);
 }
 
 int light_sample(const Scene *sc, const Light *l, vec3 P, Rng *rng, LightSample *o) {
@@ -113,17 +109,17 @@ int light_sample(const Scene *sc, const Light *l, vec3 P, Rng *rng, LightSample 
 }
 
 static float perez(const float *k, float cos_theta, float gamma, float cos_gamma) {
-    return (1.f + k[0] * expf(k[1] / cos_theta)) *
-           (1.f + k[2] * expf(k[3] * gamma) + k[4] * cos_gamma * cos_gamma);
+    return (1.f + k[0] * fast_exp(k[1] / cos_theta)) *
+           (1.f + k[2] * fast_exp(k[3] * gamma) + k[4] * cos_gamma * cos_gamma);
 }
 
 static vec3 sunsky(const Settings *s, vec3 d) {
     vec3 sun = v3a(s->sun_dir);
     float cos_theta = maxf(d.z, 0.001f);
     float cos_gamma = clampf(vdot(vnorm(v3(d.x, d.y, cos_theta)), sun), -1.f, 1.f);
-    float gamma = acosf(cos_gamma);
+    float gamma = fast_acos(cos_gamma);
     float cos_ts = clampf(sun.z, 0.001f, 1.f);
-    float theta_s = acosf(cos_ts);
+    float theta_s = fast_acos(cos_ts);
     float xyY[3];
     for (int i = 0; i < 3; i++) {
         const float *k = s->perez + 5 * i;
@@ -156,15 +152,15 @@ vec3 background_eval(const Scene *sc, vec3 d) {
         float u, v;
         if (s->bg_mapping == 1) {
             float r = sqrtf(d.x * d.x + d.y * d.y);
-            float k = r > 0.f ? acosf(clampf(-d.z, -1.f, 1.f)) * INV_PI_F / r : 0.f;
+            float k = r > 0.f ? fast_acos(-d.z) * INV_PI_F / r : 0.f;
             u = 0.5f + 0.5f * d.x * k;
             v = 0.5f - 0.5f * d.y * k;
         } else {
-            float phi = atan2f(d.y, d.x);
+            float phi = fast_atan2(d.y, d.x);
             if (phi < 0.f) phi += 2.f * PI_F;
             u = 1.f - phi * (0.5f * INV_PI_F) + s->bg_rotation * (1.f / 360.f);
             u -= floorf(u);
-            v = clampf(acosf(clampf(d.z, -1.f, 1.f)) * INV_PI_F, 0.f, 1.f);
+            v = clampf(fast_acos(d.z) * INV_PI_F, 0.f, 1.f);
         }
         vec3 rgb;
         float a;

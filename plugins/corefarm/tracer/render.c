@@ -87,12 +87,35 @@ static float filter_weight(uint32_t type, float x, float r) {
     }
 }
 
+/* Filter weights come from a table: the same numbers everywhere, and no
+ * transcendental functions in the splatting loop. */
+#define FILTER_TABLE 512
+
+typedef struct { float r, scale; float w[FILTER_TABLE + 1]; int box; } FilterTable;
+
+static void filter_table(FilterTable *ft, const Settings *s) {
+    ft->r = filter_radius(s);
+    ft->box = s->filter == FILTER_BOX;
+    ft->scale = (float)FILTER_TABLE / ft->r;
+    for (int i = 0; i <= FILTER_TABLE; i++)
+        ft->w[i] = filter_weight(s->filter, ft->r * (float)i / (float)FILTER_TABLE, ft->r);
+}
+
+static inline float filter_lookup(const FilterTable *ft, float x) {
+    float ax = fabsf(x);
+    if (ax >= ft->r) return 0.f;
+    if (ft->box) return 1.f;
+    return ft->w[(int)(ax * ft->scale + 0.5f)];
+}
+
 int tile_render(const Scene *sc, const TileRequest *req, float *out, char *err, size_t errlen) {
     const Settings *s = sc->settings;
     Integrator it;
     integrator_init(&it, sc, (int)req->integrator);
     if (req->light_samples_cap) it.light_samples_cap = (int)req->light_samples_cap;
-    float r = filter_radius(s);
+    FilterTable ft;
+    filter_table(&ft, s);
+    float r = ft.r;
     int m = (int)ceilf(r - 0.5f);
     int x0 = req->x0, y0 = req->y0, w = req->w, h = req->h;
     size_t npix = (size_t)w * (size_t)h;
@@ -128,10 +151,10 @@ int tile_render(const Scene *sc, const TileRequest *req, float *out, char *err, 
                 if (tx1 > x0 + w - 1) tx1 = x0 + w - 1;
                 if (ty1 > y0 + h - 1) ty1 = y0 + h - 1;
                 for (int ty = ty0; ty <= ty1; ty++) {
-                    float wy = filter_weight(s->filter, fy - ((float)ty + 0.5f), r);
+                    float wy = filter_lookup(&ft, fy - ((float)ty + 0.5f));
                     if (wy == 0.f) continue;
                     for (int tx = tx0; tx <= tx1; tx++) {
-                        float wgt = wy * filter_weight(s->filter, fx - ((float)tx + 0.5f), r);
+                        float wgt = wy * filter_lookup(&ft, fx - ((float)tx + 0.5f));
                         if (wgt == 0.f) continue;
                         double *a = acc + 5 * ((size_t)(ty - y0) * w + (tx - x0));
                         a[0] += (double)wgt * L.x;
