@@ -161,41 +161,50 @@ static float glossy_pdf_f(vec3 wo, vec3 wi, vec3 n, float e, float *f) {
     return (e + 1.f) / (2.f * PI_F) * d / (4.f * hi);
 }
 
-vec3 closure_eval(const Closure *c, const SurfacePoint *sp, vec3 wo, vec3 wi, int mask,
-                  float *pdf) {
-    vec3 sum = v3(0, 0, 0);
+vec3 closure_eval_split(const Closure *c, const SurfacePoint *sp, vec3 wo, vec3 wi, int mask,
+                        float *pdf, vec3 *rest) {
+    vec3 sum = v3(0, 0, 0), other = v3(0, 0, 0);
     float p = 0.f, wsum = 0.f;
     if (pdf) *pdf = 0.f;
-    if (!(c->types & mask & (LOBE_BIT(LOBE_DIFFUSE) | LOBE_BIT(LOBE_TRANSLUCENT) |
+    if (rest) *rest = other;
+    int want = rest ? LOBES_ALL : mask;
+    if (!(c->types & want & (LOBE_BIT(LOBE_DIFFUSE) | LOBE_BIT(LOBE_TRANSLUCENT) |
                              LOBE_BIT(LOBE_GLOSSY))))
         return sum;
     float ci = vdot(sp->N, wi), gi = vdot(sp->Ng, wi);
     int up = ci > 0.f && gi > 0.f, down = ci < 0.f && gi < 0.f;
     for (int k = 0; k < c->n; k++) {
         const Lobe *l = &c->lobes[k];
-        if (!(mask & LOBE_BIT(l->type))) continue;
-        wsum += l->sel;                  /* delta lobes take part in the choice too */
+        int in = (mask & LOBE_BIT(l->type)) != 0;
+        if (!in && !rest) continue;
+        if (in) wsum += l->sel;          /* delta lobes take part in the choice too */
+        float f, lp;
         if (l->type == LOBE_DIFFUSE) {
             if (!up) continue;
-            float f = INV_PI_F * (l->param > 0.f ? oren_nayar(wo, wi, sp->N, l->param) : 1.f);
-            sum = vadd(sum, vscale(l->w, f * ci));
-            p += l->sel * ci * INV_PI_F;
+            f = INV_PI_F * (l->param > 0.f ? oren_nayar(wo, wi, sp->N, l->param) : 1.f) * ci;
+            lp = ci * INV_PI_F;
         } else if (l->type == LOBE_TRANSLUCENT) {
             if (!down) continue;
-            sum = vadd(sum, vscale(l->w, -ci * INV_PI_F));
-            p += l->sel * (-ci) * INV_PI_F;
+            f = -ci * INV_PI_F;
+            lp = -ci * INV_PI_F;
         } else if (l->type == LOBE_GLOSSY) {
             if (!up) continue;
-            float f;
-            float gp = glossy_pdf_f(wo, wi, sp->N, l->param, &f);
-            sum = vadd(sum, vscale(l->w, f * ci));
-            p += l->sel * gp;
+            lp = glossy_pdf_f(wo, wi, sp->N, l->param, &f);
+            f *= ci;
+        } else {
+            continue;
+        }
+        if (in) {
+            sum = vadd(sum, vscale(l->w, f));
+            p += l->sel * lp;
+        } else {
+            other = vadd(other, vscale(l->w, f));
         }
     }
     if (pdf) *pdf = wsum > 0.f ? p / wsum : 0.f;
+    if (rest) *rest = other;
     return sum;
 }
-
 
 int closure_sample(const Closure *c, const SurfacePoint *sp, vec3 wo, Rng *rng, int mask,
                    vec3 *wi, vec3 *weight, int *delta, int *lobe_type, float *pdf_out) {

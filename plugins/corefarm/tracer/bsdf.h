@@ -37,9 +37,15 @@ void closure_build(const Scene *sc, uint32_t mat, const SurfacePoint *sp, vec3 w
 #define LOBE_BIT(t) (1 << (t))
 
 /* f * |cos| summed over the non-delta lobes in MASK, and the pdf with which
- * closure_sample(MASK) picks WI. */
-vec3 closure_eval(const Closure *c, const SurfacePoint *sp, vec3 wo, vec3 wi, int mask,
-                  float *pdf);
+ * closure_sample(MASK) picks WI; with REST, the other lobes' sum goes there
+ * (one pass for both halves of a MIS estimate). */
+vec3 closure_eval_split(const Closure *c, const SurfacePoint *sp, vec3 wo, vec3 wi, int mask,
+                        float *pdf, vec3 *rest);
+
+static inline vec3 closure_eval(const Closure *c, const SurfacePoint *sp, vec3 wo, vec3 wi,
+                                int mask, float *pdf) {
+    return closure_eval_split(c, sp, wo, wi, mask, pdf, NULL);
+}
 
 /* Sample a direction among the lobes in MASK. Returns 0 when nothing was
  * sampled; *weight is f*cos/pdf (divided by the lobe choice probability). */

@@ -146,8 +146,8 @@ static vec3 direct_light(const Integrator *it, const SurfacePoint *sp, const Clo
             float pe = env_sample(sc, sp->N, rng, &wi);
             if (pe <= 0.f) continue;
             float pb = 0.f;
-            vec3 fm = closure_eval(cl, sp, wo, wi, mis_mask, &pb);
-            vec3 fo = closure_eval(cl, sp, wo, wi, LOBES_ALL & ~mis_mask, NULL);
+            vec3 fo;
+            vec3 fm = closure_eval_split(cl, sp, wo, wi, mis_mask, &pb, &fo);
             vec3 f = vadd(fo, vscale(fm, mis_power(pe, pb)));
             if (vis_black(f)) continue;
             vec3 T = transmittance(it, sp, wi, INFINITY);
