@@ -18,7 +18,7 @@ class Held:
     """A task whose lease this agent holds, from pop until the server decided
     about its result."""
 
-    __slots__ = ("task", "lease_id", "expires", "state", "renewed")
+    __slots__ = ("task", "lease_id", "expires", "state", "renewed", "started")
 
     def __init__(self, task, now):
         self.task = task
@@ -26,6 +26,7 @@ class Held:
         self.expires = float(task.get("lease_expires") or now + 60)
         self.state = "queued"  # queued -> running -> acking
         self.renewed = now
+        self.started = None
 
     @property
     def key(self):
@@ -42,7 +43,10 @@ class Agent:
     ``prefetch`` extra tasks are popped beyond the free slots, so that a slot
     that frees finds its next task already here (tiny tasks are otherwise
     bound by one round trip each); their leases are heartbeaten like the
-    others.
+    others. By default (``prefetch=None``) it adapts: enough tasks to keep
+    every slot busy for about two pop round trips, from running averages of
+    both, between ``slots`` and 256. Long tasks thus prefetch one per slot
+    (a job's last tasks are not hoarded by one agent), tiny ones a batch.
     """
 
     log = Logger()
@@ -57,7 +61,9 @@ class Agent:
         self.node = node
         self._applications = applications
         self._poll_wait = poll_wait
-        self._prefetch = slots if prefetch is None else prefetch
+        self._fixed_prefetch = prefetch
+        self._task_seconds = None  # running averages, for the adaptive prefetch
+        self._pop_seconds = None
         self._backoff = backoff or Backoff(initial=0.25, maximum=10.0)
         self._held = {}
         self._queue = deque()
@@ -130,11 +136,12 @@ class Agent:
 
     async def _pop_loop(self):
         while not self._draining:
-            want = self.slots + self._prefetch - self._unstarted() - self._running
+            want = self.slots + self.prefetch - self._unstarted() - self._running
             if want <= 0:
                 await self._capacity()
                 continue
             self._popping = True
+            pop_started = self._clock.seconds()
             self._pop_call = self._api.pop(max=min(want, 256), wait=self._poll_wait,
                                            node=self.node, applications=self._applications,
                                            retries=0)
@@ -157,10 +164,22 @@ class Agent:
                 self._pop_call = None
             self._backoff.reset()
             self._server_state("ok")
+            if tasks:  # an empty answer measured the long poll, not a round trip
+                self._pop_seconds = _average(self._pop_seconds,
+                                             self._clock.seconds() - pop_started)
             for task in tasks:
                 self._accept(task)
             self._dispatch()
         self._maybe_done()
+
+    @property
+    def prefetch(self):
+        if self._fixed_prefetch is not None:
+            return self._fixed_prefetch
+        if not self._task_seconds or self._pop_seconds is None:
+            return self.slots
+        per_slot = 2 * self._pop_seconds / max(self._task_seconds, 1e-4)
+        return int(max(self.slots, min(256, self.slots * per_slot)))
 
     async def _unreachable(self, exc):
         self._server_state("unreachable")
@@ -194,6 +213,7 @@ class Agent:
             if held.key not in self._held:  # its lease was lost while it waited
                 continue
             held.state = "running"
+            held.started = self._clock.seconds()
             self._running += 1
             self.stats.running = self._running
             self.stats.current_job = held.task["job_id"]
@@ -212,6 +232,8 @@ class Agent:
             del self._held[held.key]
         else:
             held.state = "acking"
+            self._task_seconds = _average(self._task_seconds,
+                                          self._clock.seconds() - held.started)
             self.stats.finished(outcome.ok)
             self._acks.add(PendingAck(held.task["job_id"], held.task["slot"], held.lease_id,
                                       outcome.result, outcome.error))
@@ -273,3 +295,7 @@ class Agent:
         failure.trap(GridError)
         self._server_state("unreachable")
         self.log.info("heartbeat failed: {error}", error=failure.getErrorMessage())
+
+
+def _average(previous, sample, weight=0.2):
+    return sample if previous is None else previous + weight * (sample - previous)

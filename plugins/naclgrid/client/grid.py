@@ -3,10 +3,7 @@
 import os
 import socket
 
-from twisted.internet.defer import ensureDeferred, succeed
-from twisted.web.client import _HTTP11ClientFactory
-from twisted.web.iweb import IBodyProducer
-from zope.interface import implementer
+from twisted.internet.defer import ensureDeferred
 
 from naclgrid.client.api import GridAPI
 from naclgrid.client.credentials import credentials_for
@@ -14,49 +11,12 @@ from naclgrid.client.job import Job
 from naclgrid.client.transport import Transport
 
 
-@implementer(IBodyProducer)
-class BytesProducer:
-    """Writes a whole in-memory body at once.
-
-    treq's default producer streams bytes through the global cooperator,
-    which runs on the global reactor: a client on a private reactor (the
-    blocking facade) would never send its body. Bodies here are whole
-    ``bytes`` anyway, so one write is also the fastest way.
-    """
-
-    def __init__(self, body):
-        self._body = body
-        self.length = len(body)
-
-    def startProducing(self, consumer):
-        consumer.write(self._body)
-        return succeed(None)
-
-    def pauseProducing(self):
-        pass
-
-    def resumeProducing(self):
-        pass
-
-    def stopProducing(self):
-        pass
-
-
-class _QuietFactory(_HTTP11ClientFactory):
-    # One "Starting factory" log line per new connection drowns an agent's log.
-    noisy = False
-
-
 def treq_client(reactor, max_connections=8):
-    """A treq HTTPClient with a persistent connection pool on ``reactor``."""
-    from treq.client import HTTPClient
-    from twisted.web.client import Agent, HTTPConnectionPool
+    """The default HTTP client (treq's interface) and its connection pool."""
+    from naclgrid.client.http import AgentHTTP
 
-    pool = HTTPConnectionPool(reactor, persistent=True)
-    pool._factory = _QuietFactory
-    pool.maxPersistentPerHost = max_connections
-    pool.retryAutomatically = False  # the transport decides what is safe to resend
-    return HTTPClient(Agent(reactor, pool=pool), data_to_body_producer=BytesProducer), pool
+    http = AgentHTTP(reactor, max_connections)
+    return http, http.pool
 
 
 class Grid:

@@ -90,7 +90,9 @@ class Job:
         outage = Backoff(initial=0.5, maximum=5.0)
         try:
             while pending:
-                wait = 0 if first else FETCH_WAIT
+                # A first look without waiting tells a computing master why
+                # tasks wait; a master that never computes can long-poll at once.
+                wait = 0 if first and compute else FETCH_WAIT
                 first = False
                 if deadline is not None:
                     left = deadline - clock.seconds()
