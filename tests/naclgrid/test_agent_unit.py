@@ -254,3 +254,17 @@ def test_status_line_prints_plain_lines_only_on_change_otherwise():
     assert "\r" not in out.getvalue()
     assert len(lines) == 3  # start, after the task, and once the rate fell back to 0
     assert "0.1 tasks/s" in lines[1] and "done 1" in lines[2]
+
+
+def test_prefetch_adapts_to_task_length(env, tmp_path):
+    agent, _ = make_agent(env, tmp_path, slots=2, prefetch=None)
+    assert agent.prefetch == 2  # nothing measured yet: one extra task per slot
+    agent._pop_seconds, agent._task_seconds = 0.005, 0.0002  # tiny tasks, 5 ms round trips
+    assert agent.prefetch == 100
+    agent._task_seconds = 0.00001
+    assert agent.prefetch == 256  # bounded by what one pop may ask for
+    agent._task_seconds = 2.0  # long tasks: no hoarding
+    assert agent.prefetch == 2
+    fixed, _ = make_agent(env, tmp_path, slots=2, prefetch=0)
+    fixed._pop_seconds, fixed._task_seconds = 0.005, 0.0002
+    assert fixed.prefetch == 0
