@@ -261,7 +261,7 @@ def test_prefetch_adapts_to_task_length(env, tmp_path):
     assert agent.prefetch == 2  # nothing measured yet: one extra task per slot
     agent._pop_seconds, agent._task_seconds = 0.005, 0.0002  # tiny tasks, 5 ms round trips
     assert agent.prefetch == 100
-    agent._task_seconds = 0.00001
+    agent._pop_seconds, agent._task_seconds = 0.05, 0.00001
     assert agent.prefetch == 256  # bounded by what one pop may ask for
     agent._task_seconds = 2.0  # long tasks: no hoarding
     assert agent.prefetch == 2
