@@ -6,7 +6,7 @@ Prints how many kills the run survived, and checks that the results equal a
 fault-free run of the same tasks, that no task was lost, and that no slot had
 a second result accepted (counted from the store's own result events).
 
-    python bench/chaos.py [--tasks 2000] [--every 2 5] [--count 6000000] [--seed 7]
+    python bench/chaos.py [--tasks 2000] [--every 2 5] [--count 3000000] [--seed 7]
 
 Exits 1 if any check fails. The short version runs in the test suite
 (tests/naclgrid/test_chaos.py).
@@ -29,7 +29,7 @@ def main(argv=None):
     parser.add_argument("--tasks", type=int, default=2000)
     parser.add_argument("--every", type=float, nargs=2, default=(2.0, 5.0),
                         metavar=("MIN", "MAX"), help="seconds between kills")
-    parser.add_argument("--count", type=int, default=6_000_000,
+    parser.add_argument("--count", type=int, default=3_000_000,
                         help="Monte-Carlo samples per pi task (~5 ns each)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--timeout", type=float, default=900)

@@ -13,6 +13,7 @@ summary (peak nodes, time to the first node, time back to zero).
 """
 
 import argparse
+from collections import deque
 import json
 import sys
 import tempfile
@@ -22,8 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# (seconds after start, tasks, milliseconds of CPU per task)
-WAVES = ((2.0, 240, 20), (38.0, 40, 20), (46.0, 160, 20))
+# Bursts: (seconds after start, tasks, ms of CPU per task, start_job extras).
+BURSTS = ((2.0, 300, 20, {}),
+          (20.0, 300, 30, {"slots": "2"}))        # a capacity request: at most 2 slots
+# A master trickling work: (from, until, every seconds, ms per task).
+TRICKLE = (40.0, 72.0, 0.5, 100)
 DURATION = 95.0
 SAMPLE = 0.25
 
@@ -65,18 +69,28 @@ async def demo(reactor, folder, max_nodes, log):
     grid.service.startService()
     elastic = build_elastic(elastic_options(max_nodes), grid, keys, reactor, url,
                             data_dir=str(folder))
+    elastic.journal.entries = deque(maxlen=100_000)     # keep the whole run for the print-out
     elastic.startService()
 
     samples, start = [], reactor.seconds()
-    waves = list(WAVES)
+    bursts = list(BURSTS)
+    trickle_job, next_trickle = None, TRICKLE[0]
     while reactor.seconds() - start < DURATION:
         now = reactor.seconds() - start
-        while waves and now >= waves[0][0]:
-            _, count, ms = waves.pop(0)
+        while bursts and now >= bursts[0][0]:
+            _, count, ms, extras = bursts.pop(0)
             job = await grid.new_job("demo", "echo")
-            await grid.start_job(job.job_id, b"")
+            await grid.start_job(job.job_id, b"", meta=extras or None)
             await grid.fork_many(job.job_id, [("spin", str(ms).encode())] * count)
-            log(f"t={now:5.1f} s  load: {count} tasks of {ms} ms")
+            log(f"t={now:5.1f} s  load: {count} tasks of {ms} ms {extras or ''}")
+        if TRICKLE[0] <= now < TRICKLE[1] and now >= next_trickle:
+            if trickle_job is None:
+                trickle_job = (await grid.new_job("demo", "echo")).job_id
+                await grid.start_job(trickle_job, b"")
+                log(f"t={now:5.1f} s  load: one {TRICKLE[3]} ms task every {TRICKLE[2]:g} s "
+                    f"until t={TRICKLE[1]:g} s")
+            await grid.fork(trickle_job, "spin", str(TRICKLE[3]).encode())
+            next_trickle += TRICKLE[2]
         jobs = await store.list_jobs(None)
         phases = [r.phase for r in elastic.nodes.values()]
         samples.append({"t": round(now, 3),
@@ -208,15 +222,18 @@ def main(argv=None):
     if "result" not in outcome:
         return 1
     samples, decisions = outcome["result"]
+    holds = sum(1 for entry in decisions if entry["action"] == "hold")
+    print(f"{len(decisions) - holds} scaling decisions ({holds} holds with a new reason "
+          "not shown):")
     for entry in decisions:
-        if entry["action"] != "hold" or entry.get("blocked_by"):
+        if entry["action"] != "hold":
             print(f"t={entry['t']:5.1f} s  {entry['action']:<4} {entry['reason']}")
     active = [s["booting"] + s["ready"] for s in samples]
     first = next(s["t"] for s in samples if s["booting"] + s["ready"] > 0)
     last_busy = max(s["t"] for s in samples if s["queued"] + s["leased"] > 0)
     back = next((s["t"] for s in samples if s["t"] > last_busy and s["agents"] == 0), None)
     print(f"peak nodes {max(active)} (max {args.max_nodes}); first node at t={first:.1f} s "
-          f"(first wave at t={WAVES[0][0]:.0f} s); last work at t={last_busy:.1f} s; "
+          f"(first burst at t={BURSTS[0][0]:.0f} s); last work at t={last_busy:.1f} s; "
           f"no agent left at t={back if back is None else round(back, 1)} s")
     draw(samples, decisions, Path(args.out), args.max_nodes)
     print(f"wrote {args.out}")

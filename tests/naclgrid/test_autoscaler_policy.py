@@ -109,6 +109,15 @@ def test_scale_up_cooldown():
     assert p.decide(ClusterView(jobs=more, nodes=nodes), now=30).count == 3
 
 
+def test_work_that_already_runs_wants_no_new_node():
+    p = policy()
+    # One agent prefetched a second task: nothing is queued, so nothing to start.
+    view = ClusterView(jobs=(JobDemand("j", queued=0, leased=2),), nodes=(ready("a", leases=2),))
+    d = p.decide(view, now=0)
+    assert (d.action, d.target) == (HOLD, 1)
+    assert p.decide(view, now=1).reason.endswith("have 1: at target")
+
+
 def test_booting_nodes_count_so_nothing_is_launched_twice():
     p = policy()
     nodes = tuple(NodeView(f"n{i}", BOOTING, age=5) for i in range(3))

@@ -12,7 +12,7 @@ HISTORY = 100
 class Journal:
     """Keeps the last decision and the last ``size`` entries. A scale action
     or a lifecycle event is always logged; a hold is logged when its gist
-    (what blocks it, the target, the node count) changes, so a quiet pool
+    (what blocks it, the node count) changes, so a quiet pool
     does not fill the log every tick while nothing new is decided."""
 
     def __init__(self, pool, clock, log=None, size=HISTORY):
@@ -27,8 +27,8 @@ class Journal:
         now = self._clock.seconds()
         entry = dict(decision.to_json(), at=now, kind="decision")
         self.last_decision = entry
-        gist = (decision.action, decision.blocked_by, decision.target,
-                decision.details.get("active"))
+        # The target of a trickle flips every tick; what blocks and what runs is news.
+        gist = (decision.action, decision.blocked_by, decision.details.get("active"))
         if decision.action == HOLD and gist == self._last_gist:
             return entry
         self._last_gist = gist

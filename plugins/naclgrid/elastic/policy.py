@@ -83,10 +83,13 @@ class ElasticPolicy:
         jobs = view.jobs
         wanted_slots = max(0, sum(j.slots_wanted for j in jobs) - view.foreign_leases)
         needed = math.ceil(wanted_slots / s.slots_per_node)
+        active = view.active
+        if view.queued == 0:
+            # Everything already runs (some agents prefetch): more nodes would idle.
+            needed = min(needed, sum(1 for n in active if n.leases > 0))
         raw = max(needed + s.standby, s.min_nodes)
         cap, cap_kind, cap_why = self.ceiling(view.spent)
         target = min(raw, cap)
-        active = view.active
         have = len(active)
         leased = f" + {view.leased} running" if view.leased else ""
         demand = (f"{_plural(view.queued, 'queued task')}{leased} in "
