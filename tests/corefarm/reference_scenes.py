@@ -45,8 +45,8 @@ SCENES = {
 }
 
 REFERENCE_SIZE = (160, 120)
-GALLERY_SIZE = (480, 360)
-GALLERY_SAMPLES = 16
+GALLERY_SIZE = (400, 300)
+GALLERY_SAMPLES = {"cornell": 96, "studio": 32, "01_rhino": 24}
 
 
 def render(name, size, samples=None):
@@ -66,7 +66,7 @@ def main(argv):
     for name in names:
         start = time.perf_counter()
         if gallery:
-            job, image = render(name, GALLERY_SIZE, GALLERY_SAMPLES)
+            job, image = render(name, GALLERY_SIZE, GALLERY_SAMPLES.get(name, 16))
             out = ROOT / "docs" / "images" / f"{name}.png"
         else:
             job, image = render(name, REFERENCE_SIZE)

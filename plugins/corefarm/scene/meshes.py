@@ -30,6 +30,7 @@ class Mesh:
         # filled by finish()
         self.positions = None
         self.normals = None        # (F,3,3) per-corner shading normals or None
+        self.vertex_normals = None  # (V,3) when every corner uses its vertex's normal
         self.smooth_angle = None
 
     def finish(self):
@@ -53,7 +54,13 @@ class Mesh:
 
     def smooth(self, angle):
         self.smooth_angle = angle
-        self.normals = smooth_normals(self.positions, self.tri, angle)
+        if angle >= 180.0:
+            # One normal per vertex: a third of the per-corner storage.
+            self.vertex_normals = vertex_normals(self.positions, self.tri)
+            self.normals = None
+        else:
+            self.normals = smooth_normals(self.positions, self.tri, angle)
+            self.vertex_normals = None
 
 
 def face_normals(positions, tri):
@@ -64,6 +71,15 @@ def face_normals(positions, tri):
 def _unit(v):
     length = np.linalg.norm(v, axis=-1, keepdims=True)
     return np.divide(v, length, out=np.zeros_like(v), where=length > 0)
+
+
+def vertex_normals(positions, tri):
+    """Area-weighted average of the face normals around each vertex."""
+    fn = face_normals(positions, tri)
+    vn = np.zeros_like(positions)
+    for k in range(3):
+        np.add.at(vn, tri[:, k], fn)
+    return _unit(vn)
 
 
 def smooth_normals(positions, tri, angle, chunk=1 << 20):
@@ -113,12 +129,14 @@ def transform_mesh(mesh, matrix):
     copy.orco_arr = mesh.orco_arr
     copy.uv_arr = mesh.uv_arr
     copy.tri, copy.tri_uv, copy.tri_mat = mesh.tri, mesh.tri_uv, mesh.tri_mat
+    try:
+        nm = np.linalg.inv(m[:3, :3]).T
+    except np.linalg.LinAlgError:
+        nm = m[:3, :3]
     if mesh.normals is not None:
-        try:
-            nm = np.linalg.inv(m[:3, :3]).T
-        except np.linalg.LinAlgError:
-            nm = m[:3, :3]
         copy.normals = _unit(mesh.normals @ nm.T)
+    if mesh.vertex_normals is not None:
+        copy.vertex_normals = _unit(mesh.vertex_normals @ nm.T)
     return copy
 
 
@@ -134,7 +152,11 @@ def build_geometry(meshes):
         if any_orco:
             orco.append(m.orco_arr if m.orco_arr is not None else m.positions)
         tv.append(m.tri + nv)
-        if m.normals is not None:
+        if m.vertex_normals is not None:
+            nrm.append(m.vertex_normals)
+            tn.append(m.tri + nn)
+            nn += len(m.vertex_normals)
+        elif m.normals is not None:
             nrm.append(m.normals.reshape(-1, 3))
             tn.append(np.arange(nn, nn + 3 * t).reshape(t, 3))
             nn += 3 * t
