@@ -131,3 +131,30 @@ def test_request_round_trip():
     assert TileRequest.decode(req.encode()) == req
     with pytest.raises(ValueError):
         TileRequest("x" * 65, 1, 1, 0, 0, 1, 1, (0, 0, 1, 1), 1).encode()
+
+
+def test_render_region_shows_that_part_of_the_frame():
+    """<render> xstart/ystart/width/height select film pixels: a region
+    render matches the same pixels of the full frame (up to sampling noise)."""
+    from corefarm.render.local import render_local
+    scene = load_scene(shared_scene("04"))
+    _, full = render_local(scene, size=(480, 270), samples=2)
+    scene.render.xstart, scene.render.ystart = 200, 90
+    scene.render.width, scene.render.height = 120, 80
+    _, part = render_local(scene, samples=2)
+    assert part.shape == (80, 120, 4)
+    crop = full[90:170, 200:320]
+    inner = (slice(3, -3), slice(3, -3), slice(0, 3))
+    assert abs(part[inner] - crop[inner]).mean() < 0.01
+    assert abs(part[inner] - full[0:80, 0:120][inner]).mean() > 0.02    # not just any part
+
+
+def test_calibration_and_default_sample_budget():
+    from corefarm.render.local import seconds_per_pixel
+    from corefarm.render.tiles import choose_grid
+    job = RenderJob.prepare(load_scene(OWN_SCENES / "cornell.xml"), size=(64, 64))
+    assert job.samples == 4 * 16           # AA samples x path_samples (capped at 16)
+    spp = seconds_per_pixel(job, probe=8)
+    assert spp > 0
+    cols, rows = choose_grid(job.width, job.height, spp)
+    assert cols >= 1 and rows >= 1

@@ -144,15 +144,15 @@ class SceneBuilder:
         self._ensure_mesh()
         m = self.mesh
         try:
-            m.pos += (float(a["x"]), float(a["y"]), float(a["z"]))
-        except (KeyError, ValueError):
+            m.pos.extend((float(a["x"]), float(a["y"]), float(a["z"])))
+        except (KeyError, ValueError, OverflowError):
             self.warnings.add("mesh: malformed <p> replaced by the origin")
-            m.pos += (0.0, 0.0, 0.0)
+            m.pos.extend((0.0, 0.0, 0.0))
         if m.has_orco:
             try:
-                m.orco += (float(a["ox"]), float(a["oy"]), float(a["oz"]))
-            except (KeyError, ValueError):
-                m.orco += m.pos[-3:]
+                m.orco.extend((float(a["ox"]), float(a["oy"]), float(a["oz"])))
+            except (KeyError, ValueError, OverflowError):
+                m.orco.extend(m.pos[-3:])
         self.total_vertices += 1
         if self.total_vertices > self.limits.max_vertices:
             raise SceneError(f"scene has more than {self.limits.max_vertices} vertices")
@@ -160,10 +160,10 @@ class SceneBuilder:
     def mesh_uv(self, a):
         self._ensure_mesh()
         try:
-            self.mesh.uv += (float(a["u"]), float(a["v"]))
-        except (KeyError, ValueError):
+            self.mesh.uv.extend((float(a["u"]), float(a["v"])))
+        except (KeyError, ValueError, OverflowError):
             self.warnings.add("mesh: malformed <uv> replaced by (0,0)")
-            self.mesh.uv += (0.0, 0.0)
+            self.mesh.uv.extend((0.0, 0.0))
 
     def mesh_face(self, a):
         self._ensure_mesh()
@@ -178,14 +178,18 @@ class SceneBuilder:
                     uvi.append(int(a.get("uv_d", "-1")))
             else:
                 uvi = [-1] * len(idx)
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, OverflowError):
             m.bad_faces += 1
             return
         tris = [(0, 1, 2)] if len(idx) == 3 else [(0, 1, 2), (2, 3, 0)]
-        for i, j, k in tris:
-            m.faces += (idx[i], idx[j], idx[k])
-            m.face_uv += (uvi[i], uvi[j], uvi[k])
-            m.face_mat.append(self.current_material)
+        try:
+            for i, j, k in tris:
+                m.faces.extend((idx[i], idx[j], idx[k]))
+                m.face_uv.extend((uvi[i], uvi[j], uvi[k]))
+                m.face_mat.append(self.current_material)
+        except OverflowError:
+            m.bad_faces += 1
+            return
         self.total_faces += len(tris)
         if self.total_faces > self.limits.max_faces:
             raise SceneError(f"scene has more than {self.limits.max_faces} faces")

@@ -10,7 +10,7 @@ from .bvh import build_bvh, triangle_bounds
 from .envmap import env_tables
 
 
-def _flags(names, obj, table):
+def _flags(obj, table):
     return sum(bit for name, bit in table.items() if getattr(obj, name))
 
 
@@ -79,7 +79,7 @@ def _shaders(scene):
             o["has_matrix"] = 1
             o["matrix"] = n.matrix[:12]
         o["input"], o["upper"], o["mode"] = n.input, n.upper, n.mode
-        o["flags"] = _flags(None, n, L.LAYER_FLAGS)
+        o["flags"] = _flags(n, L.LAYER_FLAGS)
         o["colfac"], o["valfac"] = n.colfac, n.valfac
         o["def_col"], o["def_val"] = n.def_col, n.def_val
         o["upper_color"], o["upper_alpha"], o["upper_value"] = (n.upper_color, n.upper_alpha,
