@@ -4,6 +4,7 @@ what a malformed task gets back."""
 import shutil
 import subprocess
 
+import numpy as np
 import pytest
 
 from corefarm.render.job import RenderJob
@@ -49,14 +50,20 @@ def test_seed_changes_the_noise_not_the_picture(handmade_job):
     assert abs(a[..., :3].mean() - b[..., :3].mean()) < 0.05 * a[..., :3].mean()
 
 
-def test_node_and_wasmtime_give_identical_tiles(tmp_path, handmade_job):
+@pytest.mark.parametrize("which", ["handmade-direct", "studio-path"])
+def test_node_and_wasmtime_give_identical_tiles(tmp_path, handmade_job, which):
     node = shutil.which("node")
     assert node, "node is required"
-    tile = Tile(5, 7, 40, 30)
-    (task,) = handmade_job.tasks([tile])
-    expected = LocalRunner(handmade_job).run(task)
+    if which == "handmade-direct":
+        job, tile = handmade_job, Tile(5, 7, 40, 30)
+    else:       # textures, HDR importance sampling, mesh and sphere lights, path tracing
+        job = RenderJob.prepare(load_scene(OWN_SCENES / "studio.xml"), size=(64, 48),
+                                samples=2, integrator="path")
+        tile = Tile(10, 10, 30, 20)
+    (task,) = job.tasks([tile])
+    expected = LocalRunner(job).run(task)
     (tmp_path / "req.bin").write_bytes(task.input)
-    (tmp_path / "scene.bin").write_bytes(handmade_job.scene_bin)
+    (tmp_path / "scene.bin").write_bytes(job.scene_bin)
     proc = subprocess.run(
         [node, str(ROOT / "tests/corefarm/node_run_tile.mjs"), str(TRACER_DIR / "tracer.wasm"),
          "render_tile", str(tmp_path / "req.bin"), str(tmp_path / "out.bin"),
@@ -158,3 +165,18 @@ def test_calibration_and_default_sample_budget():
     assert spp > 0
     cols, rows = choose_grid(job.width, job.height, spp)
     assert cols >= 1 and rows >= 1
+
+
+@pytest.mark.parametrize("kind", ["perspective", "architect", "orthographic", "angular"])
+def test_every_camera_model_renders(kind):
+    from corefarm.render.local import render_local
+    xml = shared_scene("00").read_bytes().replace(
+        b'<type sval="perspective"/>', f'<type sval="{kind}"/><scale fval="12"/>'
+        f'<angle fval="60"/>'.encode())
+    scene = load_scene(xml)
+    assert scene.camera.kind == kind
+    _, image = render_local(scene, size=(32, 24), samples=1)
+    rgb = image[..., :3]
+    assert np.isfinite(rgb).all() and rgb.max() > 0.5
+    if kind == "angular":                  # outside the fisheye circle nothing is seen
+        assert rgb[0, 0].max() == 0.0

@@ -87,8 +87,10 @@ class RenderJob:
         return Assembler(self.width, self.height, tiles)
 
     def encode(self, image, fmt):
-        return encode_image(image, fmt, self.output_space, self.gamma, alpha=True)
+        """Image file bytes (``fmt``: png, tga or exr). An alpha channel is
+        written only when the scene asked for a transparent background."""
+        return encode_image(image, fmt, self.output_space, self.gamma, alpha=self.alpha)
 
     def write(self, path, image):
-        return write_image(path, image, self.output_space, self.gamma, alpha=True,
+        return write_image(path, image, self.output_space, self.gamma, alpha=self.alpha,
                            fmt=format_for(path))
