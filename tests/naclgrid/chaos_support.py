@@ -94,7 +94,7 @@ def run_chaos(folder, redis, tasks, every=(2.0, 4.0), down=(0.2, 1.0), seed=7,
         report.reference_seconds = time.monotonic() - started
         log(f"fault-free run: {tasks} tasks in {report.reference_seconds:.1f} s")
 
-        tap = EventTap(redis.port, folder / "events.txt")
+        tap = EventTap(redis.port)
         started = time.monotonic()
         job_id = submit(b, alice, "pi", "sample", inputs, max_attempts=20, lease_seconds=5)
         victims = [(f"server-{s.name[-1]}", s) for s in servers] + \

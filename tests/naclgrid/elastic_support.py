@@ -9,11 +9,11 @@ same URL, which is what its agents keep retrying.
 import base64
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -257,30 +257,61 @@ def gather(servers, key, job_id, total, timeout, wait=20):
 
 
 class EventTap:
-    """``redis-cli subscribe`` on the grid's event channel, written to a file:
-    the accepted results, counted per slot, show that no slot was acked twice."""
+    """A plain subscriber on the grid's Redis event channel, in a thread: the
+    accepted results, counted per slot, show that no slot was acked twice
+    (the ack script publishes ``r|<slot>|<job>`` only when it accepts)."""
 
-    def __init__(self, redis_port, path, channel="ng:events"):
-        self.path = Path(path)
-        self._out = open(self.path, "wb")
-        cli = shutil.which("redis-cli") or "/usr/bin/redis-cli"
-        self.proc = subprocess.Popen([cli, "-p", str(redis_port), "--raw", "subscribe",
-                                      channel], stdout=self._out, stderr=subprocess.STDOUT)
-        wait_for(lambda: b"subscribe" in self.path.read_bytes(), 10, "redis-cli to subscribe")
+    def __init__(self, redis_port, channel="ng:events"):
+        self._sock = socket.create_connection(("127.0.0.1", redis_port), timeout=10)
+        self._sock.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$%d\r\n%s\r\n"
+                           % (len(channel), channel.encode()))
+        self._stream = self._sock.makefile("rb")
+        self.messages = []
+        self._lock = threading.Lock()
+        assert self._read()[0] == b"subscribe"
+        self._sock.settimeout(None)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        """One RESP array of bulk strings and integers."""
+        header = self._stream.readline()
+        if not header.startswith(b"*"):
+            raise EOFError(header)
+        items = []
+        for _ in range(int(header[1:])):
+            line = self._stream.readline()
+            if line.startswith(b"$"):
+                items.append(self._stream.read(int(line[1:]) + 2)[:-2])
+            else:
+                items.append(line[1:].strip())
+        return items
+
+    def _run(self):
+        try:
+            while True:
+                kind, _channel, payload = self._read()
+                if kind == b"message":
+                    with self._lock:
+                        self.messages.append(payload.decode(errors="replace"))
+        except (EOFError, OSError, ValueError):
+            pass
 
     def result_events(self, job_id):
         """How many accepted results each slot of ``job_id`` got."""
         counts = {}
-        for line in self.path.read_bytes().decode(errors="replace").splitlines():
-            text = line.strip()
-            if text.startswith("r|") and text.endswith("|" + job_id):
-                slot = text.split("|")[1]
-                if slot.isdigit():
-                    counts[int(slot)] = counts.get(int(slot), 0) + 1
+        with self._lock:
+            messages = list(self.messages)
+        for text in messages:
+            parts = text.split("|", 2)
+            if len(parts) == 3 and parts[0] == "r" and parts[2] == job_id and parts[1].isdigit():
+                counts[int(parts[1])] = counts.get(int(parts[1]), 0) + 1
         return counts
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-        self._out.close()
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._sock.close()
+        self._thread.join(5)
