@@ -10,10 +10,9 @@ typedef struct { float t, u, v; uint32_t tri; } Hit;
 /* Closest visible triangle along RAY within (tmin, tmax); 1 if found. */
 int bvh_closest(const Scene *sc, const Ray *ray, Hit *hit);
 
-/* Visit every triangle hit within (tmin, tmax) in traversal order. VISIT
- * returns 0 to stop (the ray is blocked), 1 to go on. Returns 1 when the ray
- * got through, 0 when a visit stopped it. */
+/* Visitor for bvh_all_hits (bvh_traverse.h), which visits every triangle hit
+ * within (tmin, tmax), near nodes first. VISIT returns 0 to stop (the ray is
+ * blocked), 1 to go on; bvh_all_hits returns 1 when the ray got through. */
 typedef int (*HitVisitor)(void *ctx, const Hit *hit);
-int bvh_all_hits(const Scene *sc, const Ray *ray, HitVisitor visit, void *ctx);
 
 #endif

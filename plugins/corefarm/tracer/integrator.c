@@ -2,6 +2,7 @@
  * glossy recursion + ambient occlusion) and a path tracer that stands in for
  * photon mapping, path tracing and bidirectional scenes. */
 #include "integrator.h"
+#include "bvh_traverse.h"
 #include "bsdf.h"
 #include "env.h"
 #include "light.h"
