@@ -374,6 +374,8 @@ class ElasticService(Service):
             return
         self.spent = float(books.get("spent", 0.0))
         self.journal.restore(books.get("history", []))
+        if not self.provider.adopts:
+            return          # local agents were the previous leader's children, not ours
         for item in books.get("nodes", []):
             if not isinstance(item, dict) or "name" not in item:
                 continue
