@@ -29,6 +29,7 @@ def test_sigterm_finishes_the_running_task_and_takes_no_more(server, tmp_path):
             first = job.fork("spin", b"1500")
             wait_until(lambda: job.status()["counts"]["leased"] == 1, 60, "the task to be leased")
             agent.signal(signal.SIGTERM)
+            wait_until(lambda: "draining" in agent.output(), 30, "the agent to start draining")
             second = job.fork("echo", b"later")
             assert agent.wait(60) == 0
             assert job.gather([first], timeout=10) == [b"1500"]

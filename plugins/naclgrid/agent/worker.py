@@ -251,7 +251,11 @@ class Agent:
         self._maybe_done()
 
     def _server_state(self, state):
-        self.stats.server = state
+        previous, self.stats.server = self.stats.server, state
+        if state == "unreachable" and previous != "unreachable":
+            self.log.warn("server unreachable; retrying with backoff, results kept")
+        elif state == "ok" and previous == "unreachable":
+            self.log.info("server reachable again")
 
     # -- heartbeats --------------------------------------------------------
     def _tune_heartbeat(self, lease_left):
