@@ -97,6 +97,7 @@ def build_parts(grid, clock, data_dir, log, settings, blocking=None, master=None
         settings=settings)
     site = CorefarmSite(services, log=log)
     watcher = StartedJobWatcher(grid, master, kv, applications=(APPLICATION,), log=log)
+    grid.store.subscribe(watcher.on_event)
     service = MultiService()
     Periodic("corefarm-credit", settings.credit_interval, gate.reconcile, clock, log) \
         .setServiceParent(service)

@@ -41,7 +41,8 @@ class IGridStore(Interface):
         the store. Events: ``("work", application, count)`` when ``count``
         tasks became servable; ``("result", job_id, slot)`` when a task
         finished (``slot`` None: many or all of the job's tasks changed, e.g.
-        stop_job); ``("reconnect", None, None)`` when events may have been
+        stop_job); ``("started", job_id, application)`` when a job starts
+        (masters living in other apps pick it up); ``("reconnect", None, None)`` when events may have been
         missed (waiters should simply retry). Returns an unsubscribe
         callable. Synchronous."""
 

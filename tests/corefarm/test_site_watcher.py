@@ -22,14 +22,25 @@ def test_an_api_started_render_job_is_handed_to_the_master_once(tmp_path):
     job_id = api_job(farm.grid)
     echo = result_of(farm.grid.new_job("x", "echo"))
     result_of(farm.grid.start_job(echo.job_id, b""))
-    assert result_of(watcher.look()) == [job_id]
+    # The store's "started" event hands the job over at once.
     assert farm.master.ran == [job_id]
     assert result_of(watcher.look()) == []
     # A second server sharing the store does not run it again.
     other = StartedJobWatcher(farm.grid, FakeMaster(farm.grid), farm.parts["kv"])
     assert result_of(other.look()) == []
     result_of(farm.grid.start_job(waiting, b"$scene.xml$ 1"))
-    assert result_of(watcher.look()) == [waiting]
+    assert farm.master.ran == [job_id, waiting]
+
+
+def test_the_periodic_look_catches_a_start_whose_event_was_missed(tmp_path):
+    farm = Farm(tmp_path)
+    farm.master.tiles = 0          # the listening server's master forks nothing yet
+    job_id = api_job(farm.grid)
+    # A watcher that was not listening (its own claims, so nothing is claimed yet).
+    late_master = FakeMaster(farm.grid)
+    late = StartedJobWatcher(farm.grid, late_master, farm.parts["kv"].child("late:"))
+    assert result_of(late.look()) == [job_id]
+    assert late_master.ran == [job_id]
 
 
 def test_jobs_the_site_submitted_are_left_to_their_master(tmp_path):

@@ -403,6 +403,7 @@ async def test_events_announce_work_and_results(store, clock, reactor):
     job = await store.create_job("alice", "ray", now=0)
     await store.fork(job.job_id, [("m", b"")] * 3, now=0)
     await store.start_job(job.job_id, b"", now=0)
+    await seen(("started", job.job_id, "ray"))
     await seen(("work", "ray", 3))
     await store.fork(job.job_id, [("m", b"")] * 2, now=0)
     await seen(("work", "ray", 2))
@@ -411,7 +412,7 @@ async def test_events_announce_work_and_results(store, clock, reactor):
     await seen(("result", job.job_id, t.slot))
     await store.stop_job(job.job_id, STOPPED, now=0)
     await seen(("result", job.job_id, None))
-    assert ("work", "ray", 3) == log.events[0]       # nothing before the start
+    assert ("started", job.job_id, "ray") == log.events[0]       # nothing before the start
 
 
 @pytest_twisted.ensureDeferred

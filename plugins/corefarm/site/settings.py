@@ -18,7 +18,7 @@ class SiteSettings:
     public_url: str = ""                    # shown in agent instructions; "" = from the request
     tile_estimate: float = 2.0              # CPU-seconds per tile before a job's first tile lands
     credit_interval: float = 2.0            # seconds between credit reconciliations
-    watch_interval: float = 1.0             # seconds between looks for API-started render jobs
+    watch_interval: float = 30.0            # safety-net scan for API-started render jobs (events start them at once)
     password_time_cost: int = 3
     password_memory_kib: int = 65536
     login_max_failures: int = 5

@@ -37,6 +37,29 @@ class StartedJobWatcher:
         self._seen.add(job_id)
         return await self._kv.claim("master:" + job_id, ttl=CLAIM_TTL)
 
+    def on_event(self, event):
+        """Store events: a started render job is picked up at once (the
+        periodic ``look`` is only the safety net for missed events)."""
+        kind, job_id, application = event
+        if kind == "started" and application in self.applications and job_id not in self._seen:
+            d = ensureDeferred(self._consider(job_id))
+            d.addErrback(lambda f: self.log.failure("watching {job_id} failed", f, job_id=job_id))
+        elif kind == "reconnect":
+            d = ensureDeferred(self.look())
+            d.addErrback(lambda f: self.log.failure("watcher pass failed", f))
+
+    async def _consider(self, job_id):
+        try:
+            job = await self._grid.get_job(job_id)
+        except GridError:
+            return False
+        if job.meta.get(SITE_META) or not await self.claim(job_id):
+            self._seen.add(job_id)
+            return False
+        self.log.info("rendering API job {job_id} of {owner}", job_id=job_id, owner=job.owner)
+        self._start(job_id)
+        return True
+
     async def look(self):
         """One pass; returns the job ids handed to the master."""
         handed = []
@@ -45,16 +68,8 @@ class StartedJobWatcher:
             if (job_id in self._seen or status.get("application") not in self.applications
                     or status.get("state") != "running" or status.get("total")):
                 continue
-            try:
-                job = await self._grid.get_job(job_id)
-            except GridError:
-                continue
-            if job.meta.get(SITE_META) or not await self.claim(job_id):
-                self._seen.add(job_id)
-                continue
-            self.log.info("rendering API job {job_id} of {owner}", job_id=job_id, owner=job.owner)
-            handed.append(job_id)
-            self._start(job_id)
+            if await self._consider(job_id):
+                handed.append(job_id)
         if len(self._seen) > 100_000:
             self._seen.clear()
         return handed

@@ -210,6 +210,7 @@ class MemoryGridStore(MemoryAuxiliaries):
         job.state, job.started_at, job.input = RUNNING, now, bytes(input)
         job.meta.update(meta or {})
         self._make_ready(job)
+        self._emit("started", job_id, job.application)
         if job.queue and job.held is None:
             self._emit("work", job.application, len(job.queue))
         return job.snapshot()

@@ -83,6 +83,8 @@ class RedisEvents:
             self._dispatch(("work", last.decode(), int(middle)))
         elif kind == b"r":
             self._dispatch(("result", last.decode(), int(middle) if middle else None))
+        elif kind == b"s":
+            self._dispatch(("started", last.decode(), middle.decode()))
 
     def _dispatch(self, event):
         for callback in list(self._listeners):

@@ -148,7 +148,9 @@ if ARGV[5] ~= '' then
   redis.call('HSET', job, 'meta', cjson.encode(meta))
 end
 local n = make_ready(J)
-if n > 0 then redis.call('PUBLISH', EVENTS, 'w|' .. n .. '|' .. redis.call('HGET', job, 'app')) end
+local app = redis.call('HGET', job, 'app')
+redis.call('PUBLISH', EVENTS, 's|' .. app .. '|' .. J)
+if n > 0 then redis.call('PUBLISH', EVENTS, 'w|' .. n .. '|' .. app) end
 return {'ok'}
 """
 
