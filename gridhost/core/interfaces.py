@@ -38,6 +38,12 @@ class IGridApp(IPlugin):
         """
 
 
+class AppStartError(Exception):
+    """Raised by ``IGridApp.build`` when the environment, not the config file,
+    stops the app (missing cloud credentials, say). The host prints the
+    message, without a traceback, and refuses to start."""
+
+
 class IHostContext(Interface):
     """Everything the host hands an app at build time. Apps never import the
     global reactor or open their own store connection."""

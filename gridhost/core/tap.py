@@ -53,6 +53,11 @@ def makeService(options):
         import sys
         import traceback
 
+        from gridhost.core.interfaces import AppStartError
+
+        if isinstance(e.__cause__, AppStartError):
+            print(f"gridhost: app {e.app!r} cannot start: {e.__cause__}", file=sys.stderr)
+            raise SystemExit(1) from None
         print(f"gridhost: {e}", file=sys.stderr)
         traceback.print_exception(e.__cause__, file=sys.stderr)
         raise SystemExit(1) from None

@@ -59,7 +59,7 @@ NUMBERS = {
     "max_batch_bytes": ("int", 1024, 4096 * MIB),
 }
 FLAGS = ("builtin_applications", "write_admin_key")
-OPTIONS = set(NUMBERS) | set(FLAGS) | {"namespace", "applications"}
+OPTIONS = set(NUMBERS) | set(FLAGS) | {"namespace", "applications", "pool", "elastic"}
 
 
 def _check_number(key, value, kind, low, high):
@@ -106,7 +106,42 @@ def check_section(section):
         errors.append("namespace: 1-32 characters of A-Z a-z 0-9 _ . : -")
     if "applications" in section:
         errors += _check_applications(section["applications"])
+    from naclgrid.elastic import check_elastic_config
+    from naclgrid.pool import check_pool_config
+
+    errors += check_pool_config(section.get("pool"))
+    errors += check_elastic_config(section.get("elastic"))
+    if _elastic_enabled(section) and isinstance(section.get("pool"), dict) \
+            and section["pool"].get("enabled") is True:
+        errors.append("pool.enabled: the autoscaler ([app.naclgrid.elastic]) manages the nodes; "
+                      "switch the local pool off")
     return errors
+
+
+def _elastic_enabled(section):
+    elastic = section.get("elastic")
+    return isinstance(elastic, dict) and elastic.get("enabled", False) is True
+
+
+def _scaling_service(section, grid, keys, context):
+    """The local pool (on by default), or the autoscaler when it is enabled;
+    None when neither runs."""
+    from naclgrid.pool import build_pool, pool_key_factory
+
+    url = context.url_on_this_machine
+    if _elastic_enabled(section):
+        from gridhost.core.interfaces import AppStartError
+        from naclgrid.elastic import build_elastic
+        from naclgrid.elastic.cloud.config import CredentialError
+
+        try:
+            return build_elastic(section["elastic"], grid, keys, context.reactor, url,
+                                 data_dir=context.data_dir.path, log=context.log)
+        except CredentialError as e:
+            raise AppStartError(f"elastic: {e}") from None
+    pool = section.get("pool") or {}
+    return build_pool(pool, grid, context.reactor, url,
+                      pool_key_factory(keys, context.data_dir.path), data_dir=context.data_dir)
 
 
 def application_modules(section):
@@ -175,6 +210,9 @@ class NaclgridApp:
                               write_admin_key=section.get("write_admin_key", True))
         instance = NaclgridInstance(grid, api, bootstrap)
         instance.keys = keys  # the KeyService, for in-process masters that start agents
+        scaling = _scaling_service(section, grid, keys, context)
+        if scaling is not None:
+            scaling.setServiceParent(instance.service)
         return instance
 
 

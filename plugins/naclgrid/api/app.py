@@ -12,6 +12,7 @@ from klein import Klein
 from twisted.logger import Logger
 
 from naclgrid.api import agents, jobs
+from naclgrid.elastic.status import install as install_elastic
 from naclgrid.api.errors import install_error_handlers, json_response
 
 KIB, MIB = 1024, 1024 * 1024
@@ -64,6 +65,7 @@ class NaclgridAPI(agents.AgentHelpers):
     install_error_handlers(app)
     jobs.install(app)
     agents.install(app)
+    install_elastic(app)
 
     def __init__(self, grid, authenticator, clock, settings=None, log=None):
         self.grid = grid

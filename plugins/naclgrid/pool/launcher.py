@@ -85,8 +85,13 @@ class LocalLauncher:
         if self._key is None:
             raise RuntimeError("the pool has no agent key yet")
         name = f"{self._prefix}-{os.getpid()}-{next(self._numbers)}"
-        args = [self._python, "-m", "naclgrid.agent", "--url", self._url,
-                "--slots", str(self._slots), "--node", name, "--status", "plain",
+        # The host binds its port after the apps are built: the URL may be a
+        # callable that is asked only when an agent is really needed.
+        url = self._url() if callable(self._url) else self._url
+        if not url:
+            raise RuntimeError("the server's own URL is not known yet")
+        args = [self._python, "-m", "naclgrid.agent", "--url", url,
+                "--slots", str(self._slots), "--node", name, "--status", "off",
                 "--cache-dir", self._cache_dir, *self._extra]
         env = dict(os.environ)
         env["NACLGRID_KEY"] = self._key
