@@ -23,27 +23,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from gridhost.testing import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
 KEYS = [sys.executable, "-c", "import sys; from naclgrid.cli_keys import main; sys.exit(main(sys.argv[1:]))"]
 PHASES = ("fork", "pop+ack", "fetch")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise RuntimeError(f"timed out waiting for {what}")
 
 
 class Redis:

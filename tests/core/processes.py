@@ -5,24 +5,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from gridhost.testing import wait_for
 
 TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
-
-
-def wait_for(predicate, timeout, what):
-    """Poll ``predicate`` until it returns a truthy value, for at most
-    ``timeout`` seconds (a process we do not control cannot signal us)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 class GridhostProcess:

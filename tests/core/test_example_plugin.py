@@ -9,7 +9,7 @@ from twisted.python.filepath import FilePath
 
 from gridhost.core.context import HostContext
 from gridhost.core.stores import StoreConnection
-from tests.core.conftest import result_of
+from gridhost.testing import result_of
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from treq.testing import StubTreq
 
 from gridhost.core.config import validate
 from gridhost.core.service import GridHostService
-from tests.core.conftest import result_of
+from gridhost.testing import result_of
 from tests.core.fakes import FakeApp
 
 CONFIG = """

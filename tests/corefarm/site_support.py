@@ -24,23 +24,11 @@ from naclgrid.stores.memory import MemoryGridStore
 
 from corefarm.plugin import build_parts
 from corefarm.site.settings import SiteSettings
+from gridhost.testing import result_of
 
 T0 = 1_700_000_000.0
 BASE = "http://farm.test"
 CHEAP_PASSWORDS = {"password_time_cost": 1, "password_memory_kib": 64}
-
-
-def result_of(d):
-    """The result of an already-fired Deferred or coroutine (unit tests run
-    on a Clock: everything has happened synchronously)."""
-    if not isinstance(d, Deferred):
-        d = ensureDeferred(d)
-    results = []
-    d.addBoth(results.append)
-    assert results, f"{d!r} has not fired"
-    if isinstance(results[0], Failure):
-        results[0].raiseException()
-    return results[0]
 
 
 def failure_of(d):

@@ -7,30 +7,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from twisted.internet.defer import ensureDeferred
 from twisted.internet.task import Clock
 
-from corefarm.render.local import LocalRunner, render_local, tracer_wasm
+from corefarm.render.local import render_local, tracer_wasm
 from corefarm.render.master import RenderMaster, make_input, parse_input
 from corefarm.scene import load_scene
 from naclgrid.errors import NoSuchJob
 from naclgrid.grid import Grid
 from naclgrid.sandbox import Sandbox
 from naclgrid.stores.memory import MemoryGridStore
+from gridhost.testing import result_of
 
 SCENES = Path("/work/shared/yafaray-scenes") if Path("/work/shared/yafaray-scenes").is_dir() \
     else Path(__file__).resolve().parents[3] / "shared" / "yafaray-scenes"
 MINIMAL = SCENES / "00_HANDMADE_minimal_249_style.xml"
-
-
-def result_of(d):
-    d = ensureDeferred(d) if not hasattr(d, "addBoth") else d
-    box = []
-    d.addBoth(box.append)
-    assert box, "the Deferred has not fired"
-    if hasattr(box[0], "raiseException"):
-        box[0].raiseException()
-    return box[0]
 
 
 @pytest.fixture

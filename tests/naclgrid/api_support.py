@@ -4,21 +4,6 @@ from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.python.failure import Failure
 
 
-def result_of(d):
-    """The result of an already-fired Deferred or coroutine; raises its
-    failure. Fails the test if it has not fired yet (unit tests run on a
-    Clock, so everything must have happened synchronously)."""
-    if not isinstance(d, Deferred):
-        d = ensureDeferred(d)
-    results = []
-    d.addBoth(results.append)
-    assert results, f"{d!r} has not fired"
-    result = results[0]
-    if isinstance(result, Failure):
-        result.raiseException()
-    return result
-
-
 def failure_of(d):
     """The exception of an already-failed Deferred or coroutine."""
     if not isinstance(d, Deferred):
@@ -38,6 +23,7 @@ import json  # noqa: E402
 import treq  # noqa: E402
 from treq.testing import StubTreq  # noqa: E402
 from twisted.internet.task import Clock  # noqa: E402
+from gridhost.testing import result_of
 
 T0 = 1_700_000_000.0
 BASE = "http://grid.test"

@@ -13,14 +13,9 @@ import time
 
 import pytest
 import pytest_twisted
+from gridhost.testing import free_port
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def redis_command(port, *args, timeout=2.0):

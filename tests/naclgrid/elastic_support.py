@@ -19,29 +19,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from gridhost.testing import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
 KEYS_CLI = [sys.executable, "-c",
             "import sys; from naclgrid.cli_keys import main; sys.exit(main(sys.argv[1:]))"]
 AGENT = [sys.executable, "-m", "naclgrid.agent"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout, what):
-    """Poll ``predicate`` (a process we do not control cannot call us back)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def _env():

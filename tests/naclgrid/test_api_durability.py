@@ -8,28 +8,18 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import pytest
+from gridhost.testing import wait_for
 
 pytestmark = pytest.mark.integration
 
 TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
 CLI = [sys.executable, "-c", "import sys; from naclgrid.cli_keys import main; sys.exit(main(sys.argv[1:]))"]
 TASKS = 200
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 class Gridhost:

@@ -4,7 +4,6 @@ limits, ownership and the requeue service. Plain synchronous tests."""
 import pytest
 from twisted.internet.defer import CancelledError
 from twisted.internet.task import Clock
-from twisted.python.failure import Failure
 
 from naclgrid import errors
 from naclgrid.grid import Grid, Limits
@@ -13,16 +12,7 @@ from naclgrid.model import (
     NO_AGENT, QUEUED,
 )
 from naclgrid.stores.memory import MemoryGridStore
-
-
-def result_of(d):
-    """The result of an already-fired Deferred (raising its failure)."""
-    out = []
-    d.addBoth(out.append)
-    assert out, "the Deferred has not fired"
-    if isinstance(out[0], Failure):
-        out[0].raiseException()
-    return out[0]
+from gridhost.testing import result_of
 
 
 def pending(d):

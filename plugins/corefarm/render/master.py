@@ -207,7 +207,7 @@ class RenderMaster:
             "width": render_job.width, "height": render_job.height,
             "samples": render_job.samples, "grid": [cols, rows],
             "tiles": [[t.x0, t.y0, t.w, t.h] for t in tiles], "slots": slots,
-            "encoding": [render_job.output_space, render_job.gamma],
+            "encoding": [render_job.output_space, render_job.gamma, bool(render_job.alpha)],
             "warnings": [str(w) for w in render_job.warnings][:500],
         }
         await self._save_plan(job.job_id, plan)
@@ -241,8 +241,8 @@ class RenderMaster:
         plan = await self._plan(job_id) or plan
         plan["state"] = "assembling"
         await self._save_plan(job_id, plan)
-        space, gamma = plan["encoding"]
-        data = await self._off_thread(_encode, assembler.result(), plan["format"], space, gamma)
+        space, gamma, alpha = plan["encoding"]
+        data = await self._off_thread(_encode, assembler.result(), plan["format"], space, gamma, alpha)
         name = OUTPUT_NAME.format(plan["format"])
         await self._grid.drop_file(job_id, name, data)
         plan.update(state="done", output=name)
@@ -293,8 +293,9 @@ class RenderMaster:
             for outcome in await self._grid.wait_for_slots(job_id, slots[i:i + BATCH], wait=0):
                 if outcome.state == DONE:
                     assembler.add(tiles[outcome.slot], outcome.result)
-        space, gamma = plan["encoding"]
-        data = await self._off_thread(_encode, assembler.image, "png", space, gamma)
+        space, gamma, _alpha = plan["encoding"]
+        # Always with alpha: tiles not rendered yet show as transparent.
+        data = await self._off_thread(_encode, assembler.image, "png", space, gamma, True)
         if len(self._previews) > 64:
             self._previews.clear()
         self._previews[job_id] = (done, data)
@@ -336,10 +337,10 @@ def _seconds_per_pixel(render_job):
         return DEFAULT_SECONDS_PER_PIXEL
 
 
-def _encode(image, fmt, space, gamma):
+def _encode(image, fmt, space, gamma, alpha):
     from .writers import encode_image
 
-    return encode_image(image, fmt, space, gamma, alpha=True)
+    return encode_image(image, fmt, space, gamma, alpha=alpha)
 
 
 __all__ = ["APPLICATION", "RenderMaster", "RenderError", "parse_input", "make_input", "ENTRY",
