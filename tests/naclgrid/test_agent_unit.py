@@ -268,3 +268,20 @@ def test_prefetch_adapts_to_task_length(env, tmp_path):
     fixed, _ = make_agent(env, tmp_path, slots=2, prefetch=0)
     fixed._pop_seconds, fixed._task_seconds = 0.005, 0.0002
     assert fixed.prefetch == 0
+
+
+def test_a_busy_agent_batches_acks_and_an_idle_one_acks_at_once():
+    clock, api, settled = Clock(), ScriptedAPI(), []
+    busy = {"now": True}
+    api.answers = [[{"ok": True}] * 3, {"ok": True}]
+    queue = AckQueue(api, clock, lambda key, ok: settled.append((key, ok)),
+                     hold=lambda: busy["now"], delay=0.05)
+    for slot in range(3):
+        queue.add(PendingAck("j", slot, "l", b"r"))
+        clock.advance(0.01)
+    assert api.calls == []  # waiting for company while tasks queue up
+    clock.advance(0.03)
+    assert [name for name, _ in api.calls] == ["ack_many"] and len(settled) == 3
+    busy["now"] = False
+    queue.add(PendingAck("j", 3, "l", b"r"))
+    assert [name for name, _ in api.calls] == ["ack_many", "ack"]

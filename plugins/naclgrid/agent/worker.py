@@ -72,7 +72,8 @@ class Agent:
         self._capacity_waiter = None
         self._done = Deferred()
         self._error = None
-        self._acks = AckQueue(api, clock, self._settled, self._server_state)
+        self._acks = AckQueue(api, clock, self._settled, self._server_state,
+                              hold=lambda: bool(self._queue) and not self._draining)
         self._heartbeat = LoopingCall(self._beat)
         self._heartbeat.clock = clock
         self._hb_interval = None
@@ -208,6 +209,8 @@ class Agent:
         self._tune_heartbeat(held.expires - now)
 
     def _dispatch(self):
+        if not self._queue:
+            self._acks.flush()  # nothing waits for a slot: deliver at once
         while self._running < self.slots and self._queue:
             held = self._queue.popleft()
             if held.key not in self._held:  # its lease was lost while it waited

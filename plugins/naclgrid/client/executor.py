@@ -7,6 +7,7 @@ Sandbox calls run on a thread pool, because the sandbox releases the GIL
 while wasm runs and so several slots really compute in parallel.
 """
 
+from base64 import b64decode
 from collections import OrderedDict
 
 from twisted.internet.defer import ensureDeferred
@@ -92,8 +93,6 @@ class TaskExecutor:
             limits = self._limits(task.get("limits"))
         except ValueError as exc:
             return Outcome(error=f"bad_limits: {exc}")
-        from base64 import b64decode
-
         data = b64decode(task["input_b64"]) if "input_b64" in task else task["input"]
         try:
             result = await self._in_thread(self.sandbox.run, app, task["entry"], data,
