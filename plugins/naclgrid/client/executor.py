@@ -9,6 +9,7 @@ while wasm runs and so several slots really compute in parallel.
 
 from base64 import b64decode
 from collections import OrderedDict
+from functools import lru_cache
 
 from twisted.internet.defer import ensureDeferred
 from twisted.internet.threads import deferToThreadPool
@@ -48,11 +49,18 @@ def default_sandbox():
 def task_limits(limits):
     """The sandbox's Limits for a task's ``limits`` dict (missing or null
     values keep the sandbox defaults)."""
+    known = tuple(sorted((k, v) for k, v in (limits or {}).items()
+                         if k in ("memory_bytes", "fuel", "seconds") and v is not None))
+    return _limits_for(known)
+
+
+@lru_cache(maxsize=64)
+def _limits_for(known):
+    # Every task of a job carries the same limits; validating them once
+    # per distinct value saves a noticeable share of a no-op task's cost.
     from naclgrid.sandbox.limits import Limits
 
-    known = {k: v for k, v in (limits or {}).items()
-             if k in ("memory_bytes", "fuel", "seconds") and v is not None}
-    return Limits(**known)
+    return Limits(**dict(known))
 
 
 class TaskExecutor:
