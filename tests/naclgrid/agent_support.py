@@ -79,14 +79,15 @@ app = "naclgrid"
 """
 
 
-def pool_switch(enabled):
-    """The ``[app.naclgrid.pool]`` table, once the plugin knows the option
-    (until then the plugin runs no pool at all)."""
-    from naclgrid import plugin
-
-    if "pool" not in getattr(plugin, "OPTIONS", ()):
+def pool_switch(pool):
+    """The ``[app.naclgrid.pool]`` table: ``False`` switches the pool off,
+    ``True`` keeps its defaults, a dict sets its options."""
+    if pool is True:
         return ""
-    return f"\n[app.naclgrid.pool]\nenabled = {'true' if enabled else 'false'}\n"
+    options = {"enabled": False} if pool is False else dict(pool)
+    lines = [f"{key} = {str(value).lower() if isinstance(value, bool) else value}"
+             for key, value in options.items()]
+    return "\n[app.naclgrid.pool]\n" + "\n".join(lines) + "\n"
 
 
 class GridServer:

@@ -2,6 +2,8 @@
 PoolService spawning ``python -m naclgrid.agent`` children, a job that gets
 computed by them, and the children drained after the idle timeout."""
 
+import os
+
 import pytest
 import pytest_twisted
 from twisted.internet.defer import Deferred
@@ -76,3 +78,74 @@ async def test_pool_starts_agents_for_queued_work_and_drains_them_when_idle(reac
             await client.close()
         await port.stopListening()
         engine.service.stopService()
+
+
+def test_twistd_gridhost_computes_with_its_own_pool(tmp_path):
+    """The one-command demo: no agent started by hand, and the job gets done
+    by the server's local agents, which leave again once idle."""
+    from naclgrid.client import connect
+    from tests.naclgrid.agent_support import GridServer, wait_until
+
+    server = GridServer(tmp_path, pool={"max_agents": 2, "idle_timeout": 2}).start()
+    try:
+        with connect(server.url, server.key("submitter", "alice"), compute=False) as grid:
+            with grid.new_job("pi") as job:
+                job.start()
+                job.fork_many("sample", [b"%d 20000" % seed for seed in range(20)])
+                hits = [int(h) for h in job.gather(timeout=120)]
+                job.stop()
+        assert abs(4 * sum(hits) / (20 * 20000) - 3.14159) < 0.05
+        wait_until(lambda: server.output().count("exited (0)") == 2, 60,
+                   "both pool agents to drain and exit")
+        log = server.output()
+        assert log.count("started local agent") == 2
+    finally:
+        server.kill()
+
+
+def test_a_pool_agent_stops_when_its_server_is_killed(tmp_path):
+    """SIGKILL leaves the server no chance to stop its agents; they notice."""
+    import os
+    import signal
+
+    from tests.naclgrid.agent_support import GridServer, wait_until
+
+    server = GridServer(tmp_path, pool={"max_agents": 1, "idle_timeout": 600}).start()
+    try:
+        from naclgrid.client import connect
+
+        with connect(server.url, server.key("submitter", "alice"), compute=False) as grid:
+            job = grid.new_job("echo")
+            job.start()
+            job.fork("echo", b"x")
+            assert job.gather(timeout=60) == [b"x"]
+        children = _children(server.process.proc.pid)
+        assert len(children) == 1
+    finally:
+        server.kill()
+
+    def gone():
+        try:
+            os.kill(children[0], 0)
+        except ProcessLookupError:
+            return True
+        return False
+    try:
+        wait_until(gone, 30, "the orphaned agent to stop")
+    finally:
+        if not gone():
+            os.kill(children[0], signal.SIGKILL)
+
+
+def _children(pid):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry))
+    return found

@@ -1,11 +1,13 @@
 """``gridhost agent``: the entry point (the only module of the agent that may
 touch the global reactor)."""
 
+import os
 import signal
 import sys
 
 from twisted.logger import (FilteringLogObserver, LogLevel, LogLevelFilterPredicate, Logger,
                             globalLogBeginner, textFileLogObserver)
+from twisted.internet.task import LoopingCall
 from twisted.python.threadpool import ThreadPool
 
 from naclgrid.agent.config import ConfigError, load_config
@@ -85,10 +87,24 @@ def main(argv=None):
             outcome["code"] = EXIT_REFUSED
         if status is not None:
             status.stop()
+        if watch.running:
+            watch.stop()
         threads.stop()
         reactor.stop()
 
+    def orphaned():
+        # Set by the local pool: its agents end with the server that spawned them.
+        if os.getppid() != parent:
+            log.warn("the server that started this agent is gone; stopping")
+            agent.stop()
+
+    parent = int(os.environ.get("NACLGRID_PARENT_PID", "0") or 0)
+    watch = LoopingCall(orphaned)
+    watch.clock = reactor
+
     def begin():
+        if parent:
+            watch.start(2.0, now=False)
         threads.start()
         log.info("agent {node}: {slots} slot(s), server {url}", node=config.node,
                  slots=config.slots, url=config.url)

@@ -95,6 +95,8 @@ class LocalLauncher:
                 "--cache-dir", self._cache_dir, *self._extra]
         env = dict(os.environ)
         env["NACLGRID_KEY"] = self._key
+        # A server killed with SIGKILL cannot stop its agents: they watch for it.
+        env["NACLGRID_PARENT_PID"] = str(os.getpid())
         env["PYTHONUNBUFFERED"] = "1"
         agent = AgentProcess(name, self._exited)
         self._reactor.spawnProcess(agent, self._python, args, env=env)
