@@ -299,9 +299,13 @@ class Agent:
         self._maybe_done()
 
     def _beat_failed(self, failure):
-        failure.trap(GridError)
-        self._server_state("unreachable")
-        self.log.info("heartbeat failed: {error}", error=failure.getErrorMessage())
+        # Never let a failure through: it would end the heartbeat loop.
+        if failure.check(GridError):
+            if not failure.check(GridAPIError):
+                self._server_state("unreachable")
+            self.log.info("heartbeat failed: {error}", error=failure.getErrorMessage())
+        else:
+            self.log.failure("heartbeat failed", failure)
 
 
 def _average(previous, sample, weight=0.2):
