@@ -56,6 +56,8 @@ def parser():
     r.add_argument("-o", "--output", required=True, help="the image to write: .png, .tga or .exr")
     r.add_argument("--agents", type=_count(0, 256, "--agents"), default=os.cpu_count() or 1,
                    help="local agent processes to start (default: one per core; 0: the master computes alone)")
+    r.add_argument("--master-slots", type=_count(0, 256, "--master-slots"), default=1,
+                   help="tiles the master computes at once while it waits (default 1; 0: only agents compute)")
     r.add_argument("--tiles", type=_tiles, help="split as CxR tiles (default: tiles of about 1-5 s each)")
     r.add_argument("--samples", type=_count(1, 4096, "--samples"), help="anti-aliasing samples per pixel")
     r.add_argument("--size", type=_size, help="image size WxH (default: the scene's)")
@@ -66,6 +68,8 @@ def parser():
 
 def read_inputs(args):
     """Check the arguments that the parser cannot; return (files, scene, fmt)."""
+    if args.agents == 0 and args.master_slots == 0:
+        raise UsageError("with --agents 0 the master must compute: give --master-slots 1 or more")
     out_ext = Path(args.output).suffix.lower()
     if out_ext not in FORMATS:
         raise UsageError(f"{args.output}: the output must end in .png, .tga or .exr")
@@ -103,6 +107,21 @@ def progress_line(done, total, started, now, width=30):
     return f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} tiles  {rate:.1f} tiles/s"
 
 
+async def _agents_ready(reactor, grid, count, out, quiet, timeout=60.0):
+    """Wait (bounded) until the local agents poll, so the clock measures the
+    render rather than Python starting up; a slow agent only costs speed."""
+    from twisted.internet.task import deferLater
+
+    deadline = reactor.seconds() + timeout
+    while reactor.seconds() < deadline:
+        if len(await grid.nodes()) >= count:
+            return True
+        await deferLater(reactor, 0.1, lambda: None)
+    if not quiet:
+        out.write(f"warning: not every agent was ready after {timeout:.0f} s; rendering anyway\n")
+    return False
+
+
 async def render(reactor, args, files, scene, fmt, out=sys.stderr):
     from twisted.internet.defer import ensureDeferred
     from twisted.internet.task import LoopingCall
@@ -132,6 +151,9 @@ async def render(reactor, args, files, scene, fmt, out=sys.stderr):
     grid = naclgrid.api
     agents = None
     try:
+        from corefarm.render.master import APPLICATION
+
+        await grid.applications.register(APPLICATION, tracer_wasm())
         if args.agents:
             key, _ = await naclgrid.keys.create("agent", "corefarm-cli")
             agents = LocalLauncher(reactor, f"http://127.0.0.1:{host.ports[0].getHost().port}/naclgrid/",
@@ -139,14 +161,17 @@ async def render(reactor, args, files, scene, fmt, out=sys.stderr):
             agents.set_key(key)
             for _ in range(args.agents):
                 agents.start_agent()
+            await _agents_ready(reactor, grid, args.agents, out, args.quiet)
         master = RenderMaster(grid, reactor, calibrate=args.tiles is None)
         options = {"scene": scene, "format": fmt, "samples": args.samples, "tiles": args.tiles}
         if args.size:
             options["width"], options["height"] = args.size
         job_id = await master.submit("corefarm-cli", files, options)
         finished = master.start(job_id)
-        worker = SelfWorker(grid, reactor, "corefarm-cli", job_id, tracer_wasm(), slots=1)
-        worker.run()
+        worker = SelfWorker(grid, reactor, "corefarm-cli", job_id, tracer_wasm(),
+                            slots=args.master_slots)
+        if args.master_slots:
+            worker.run()
         started = time.monotonic()
 
         async def show():

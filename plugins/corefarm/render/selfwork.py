@@ -6,7 +6,7 @@ own job's tasks) and running the tiles in the same sandbox as an agent means
 a render always finishes, with zero agents if need be.
 """
 
-from twisted.internet.defer import ensureDeferred
+from twisted.internet.defer import ensureDeferred, gatherResults
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 
@@ -52,13 +52,16 @@ class SelfWorker:
             for ref in tasks[0].files:
                 if ref.name not in files:
                     files[ref.name] = await self._grid.get_file(ref.sha256)
-            for task in tasks:
-                try:
-                    result = await deferToThreadPool(self._reactor, pool, box.run, app,
-                                                     task.entry, task.input, files)
-                    await self._grid.ack(task.job_id, task.slot, task.lease_id, result=result)
-                except GridError as e:
-                    self.log.info("tile {slot} not acked: {e}", slot=task.slot, e=e)
-                except Exception as e:  # noqa: BLE001 - a failing tile is reported, not fatal
-                    await self._grid.ack(task.job_id, task.slot, task.lease_id, error=str(e))
-                self.done += 1
+            await gatherResults([ensureDeferred(self._compute(box, app, files, pool, task))
+                                 for task in tasks])
+
+    async def _compute(self, box, app, files, pool, task):
+        try:
+            result = await deferToThreadPool(self._reactor, pool, box.run, app,
+                                             task.entry, task.input, files)
+            await self._grid.ack(task.job_id, task.slot, task.lease_id, result=result)
+        except GridError as e:
+            self.log.info("tile {slot} not acked: {e}", slot=task.slot, e=e)
+        except Exception as e:  # noqa: BLE001 - a failing tile is reported, not fatal
+            await self._grid.ack(task.job_id, task.slot, task.lease_id, error=str(e))
+        self.done += 1
