@@ -108,3 +108,21 @@ def test_check_config_command(tmp_path):
         "  server.bogus: unknown key",
         "  host[0].site[0].app: no installed app named 'nacl' (installed: naclgrid, corefarm)",
     ]
+
+
+def test_json_log_option(tmp_path, examples_dir):
+    import json
+
+    config = tmp_path / "gridhost.toml"
+    config.write_text(CONFIG.format(data=tmp_path / "data", examples=examples_dir))
+    log_path = tmp_path / "events.json"
+    proc = GridhostProcess(config, tmp_path / "data", extra_args=["--log-json", str(log_path)])
+    proc.start()
+    try:
+        assert proc.get("/healthz")[0] == 200
+        assert proc.terminate(timeout=5) == 0
+    finally:
+        proc.kill()
+    events = [json.loads(line) for line in log_path.read_text().splitlines() if line.strip()]
+    listening = [e for e in events if e.get("log_namespace") == "gridhost.host" and "port" in e]
+    assert listening and listening[0]["port"] == proc.port
