@@ -49,3 +49,24 @@ def test_a_revoked_or_wrong_key_stops_the_agent_with_a_message(server, tmp_path)
     assert done.returncode == 3
     assert "the server refused this agent" in done.stderr and "unauthorized" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_second_sigterm_quits_at_once_even_mid_task(server, tmp_path):
+    import time
+
+    agent = AgentProcess(tmp_path, server.url, server.key("agent"), "quitter").start()
+    try:
+        with connect(server.url, server.key("submitter", "alice"), compute=False) as grid:
+            job = grid.new_job("echo", lease_seconds=5)
+            job.start()
+            job.fork("spin", b"60000")  # a minute of work
+            wait_until(lambda: job.status()["counts"]["leased"] == 1, 60, "the task to be leased")
+            agent.signal(signal.SIGTERM)
+            wait_until(lambda: "draining" in agent.output(), 30, "the agent to start draining")
+            started = time.monotonic()
+            agent.signal(signal.SIGTERM)
+            assert agent.wait(20) == 0
+            assert time.monotonic() - started < 10
+            job.stop()
+    finally:
+        kill_agents([agent])

@@ -89,16 +89,19 @@ def main(argv=None):
             status.stop()
         if watch.running:
             watch.stop()
-        threads.stop()
+        if signals["count"] < 2 and not orphan["gone"]:
+            threads.stop()  # waits for running tasks; a hard stop does not
         reactor.stop()
 
     def orphaned():
         # Set by the local pool: its agents end with the server that spawned them.
         if os.getppid() != parent:
             log.warn("the server that started this agent is gone; stopping")
+            orphan["gone"] = True
             agent.stop()
 
     parent = int(os.environ.get("NACLGRID_PARENT_PID", "0") or 0)
+    orphan = {"gone": False}
     watch = LoopingCall(orphaned)
     watch.clock = reactor
 
@@ -116,4 +119,10 @@ def main(argv=None):
     signal.signal(signal.SIGINT, on_signal)
     reactor.callWhenRunning(begin)
     reactor.run(installSignalHandlers=False)
+    if signals["count"] > 1 or orphan["gone"]:
+        # "Quit now": a task still running in the sandbox would keep the
+        # interpreter (and its non-daemon worker threads) alive until it ends.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(outcome["code"])
     return outcome["code"]
