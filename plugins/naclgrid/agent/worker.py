@@ -137,8 +137,11 @@ class Agent:
 
     async def _pop_loop(self):
         while not self._draining:
-            want = self.slots + self.prefetch - self._unstarted() - self._running
-            if want <= 0:
+            capacity = self.slots + self.prefetch
+            want = capacity - self._unstarted() - self._running
+            # Refill at half empty, not after every finished task: popping
+            # one task per round trip would cost the server a request per task.
+            if want < max(1, capacity // 2):
                 await self._capacity()
                 continue
             self._popping = True

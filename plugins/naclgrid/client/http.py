@@ -70,6 +70,23 @@ class _Body(Protocol):
             self.done.errback(reason)
 
 
+class _CachedEndpoints:
+    """Agent's endpoint factory, remembering one endpoint per server: the
+    standard one builds (and IDNA-encodes the host of) a new endpoint for
+    every request, even when a pooled connection is then reused."""
+
+    def __init__(self, reactor):
+        self._standard = Agent(reactor)._endpointFactory
+        self._cache = {}
+
+    def endpointForURI(self, uri):
+        key = (uri.scheme, uri.host, uri.port)
+        endpoint = self._cache.get(key)
+        if endpoint is None:
+            endpoint = self._cache[key] = self._standard.endpointForURI(uri)
+        return endpoint
+
+
 class Response:
     """What the transport reads of an answer (treq's names)."""
 
@@ -90,7 +107,7 @@ class AgentHTTP:
         self.pool._factory = _QuietFactory
         self.pool.maxPersistentPerHost = max_connections
         self.pool.retryAutomatically = False  # the transport decides what is safe to resend
-        self._agent = Agent(reactor, pool=self.pool)
+        self._agent = Agent.usingEndpointFactory(reactor, _CachedEndpoints(reactor), pool=self.pool)
 
     def request(self, method, url, headers=None, data=None):
         raw = Headers({name: values for name, values in (headers or {}).items()})

@@ -85,7 +85,7 @@ class Transport:
             self._retries if retries is None else retries))
 
     async def _call(self, name, method, query, form, files, json, idempotent, timeout, retries):
-        backoff = self._backoff_factory()
+        backoff = None  # made on the first failure: seeding one costs more than a call
         attempt = 0
         while True:
             attempt += 1
@@ -101,6 +101,7 @@ class Transport:
                 problem, retry_ok = f"HTTP {reply.status}", idempotent
             if not retry_ok or attempt > retries:
                 raise GridUnavailable(f"{name}: {_describe(problem)}")
+            backoff = backoff or self._backoff_factory()
             delay = backoff.next_delay()
             self.log.debug("{name}: {problem}; retry in {delay:.2f}s",
                            name=name, problem=_describe(problem), delay=delay)
