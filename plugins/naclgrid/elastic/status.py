@@ -14,8 +14,6 @@ Roles: agent and admin (the same as GET nodes).
 
 import json
 
-from naclgrid.api.endpoint import AGENT_ROLES, endpoint
-from naclgrid.api.errors import json_response
 from naclgrid.elastic.service import POOLS_KEY, state_key
 
 STALE_TICKS = 3
@@ -42,6 +40,9 @@ async def read_status(store, now):
 
 def install(app):
     """Register GET ``/elastic`` on the NaclgridAPI Klein app."""
+    # Imported here: the API imports this module while its package loads.
+    from naclgrid.api.endpoint import AGENT_ROLES, endpoint
+    from naclgrid.api.errors import json_response
 
     @endpoint(app, "elastic", AGENT_ROLES, methods=("GET",))
     async def elastic(self, request, principal, params):
