@@ -30,6 +30,9 @@ store = "{store}"
 [app.naclgrid]
 lease_seconds = 30
 
+[app.naclgrid.pool]
+enabled = false     # the tests choose their agents: native ones, browser tabs, or none
+
 [app.corefarm]
 password_time_cost = 1
 password_memory_kib = 1024

@@ -17,7 +17,6 @@ from playwright.sync_api import expect
 from PIL import Image
 
 from corefarm.render.local import render_local
-from corefarm.render.writers import encode_image
 from corefarm.scene import load_scene
 from tests.corefarm.browser_support import browser, create_key, farm_server, join
 
@@ -33,7 +32,7 @@ def native_png_pixels():
     data = open(SCENE, "rb").read()
     scene = load_scene(data, name="scene.xml")
     job, image = render_local(scene, size=(WIDTH, HEIGHT), samples=SAMPLES, tiles=(3, 2))
-    png = encode_image(image, "png", job.output_space, job.gamma, alpha=True)
+    png = job.encode(image, "png")  # as the master writes it (alpha only for transparent backgrounds)
     return np.asarray(Image.open(io.BytesIO(png)))
 
 

@@ -49,6 +49,8 @@ class Server:
             f'[server]\nlisten = ["tcp:{self.port}:interface=127.0.0.1"]\n'
             f'store = "{redis_url}"\ndata_dir = "{self.data_dir}"\n\n'
             f'[app.naclgrid]\nrequeue_interval = 0.5\n{naclgrid_options}\n'
+            # The tests start exactly the agents they count on.
+            '[app.naclgrid.pool]\nenabled = false\n\n'
             '[[host]]\nnames = ["*"]\n[[host.site]]\npath = "/naclgrid"\napp = "naclgrid"\n')
         self.proc = None
         self.starts = 0

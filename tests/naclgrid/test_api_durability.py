@@ -109,7 +109,8 @@ def grid(request, tmp_path, redis_server_factory):
     data_dir = tmp_path / "data"
     config.write_text(
         f'[server]\nlisten = ["tcp:0:interface=127.0.0.1"]\nstore = "{redis.url}"\n'
-        f'data_dir = "{data_dir}"\n\n[app.naclgrid]\nrequeue_interval = 0.5\n\n'
+        f'data_dir = "{data_dir}"\n\n[app.naclgrid]\nrequeue_interval = 0.5\n'
+        '[app.naclgrid.pool]\nenabled = false\n\n'
         '[[host]]\nnames = ["*"]\n[[host.site]]\npath = "/naclgrid"\napp = "naclgrid"\n')
     host = Gridhost(request.config.rootpath, config, data_dir)
     yield host, redis

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 def test_kills_lose_no_task_and_accept_no_second_result(tmp_path, redis_server_factory):
     redis = redis_server_factory(appendonly=True, name="redis-aof")
     # ~15 ms of CPU per task, so kills land while tasks run and sit in queues.
-    report = run_chaos(tmp_path, redis, tasks=300, every=(1.0, 3.0), count=3_000_000,
+    report = run_chaos(tmp_path, redis, tasks=300, every=(0.5, 1.5), count=3_000_000,
                        timeout=180)
     assert report.survived >= 3, report.summary()
     assert report.results_equal, report.summary()
