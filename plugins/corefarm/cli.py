@@ -138,7 +138,8 @@ async def render(reactor, args, files, scene, fmt, out=sys.stderr):
     apps, errors = discover_apps()
     table = {
         "server": {"listen": ["tcp:0:interface=127.0.0.1"], "data_dir": data_dir},
-        "app": {"naclgrid": {"write_admin_key": False}},
+        # --agents decides how many agents run: no local pool of its own.
+        "app": {"naclgrid": {"write_admin_key": False, "pool": {"enabled": False}}},
         "host": [{"names": ["*"], "site": [{"path": "/naclgrid", "app": "naclgrid"}]}],
     }
     config, errors = validate(table, apps) if not errors else (None, errors)
