@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.naclgrid.chaos_support import run_chaos  # noqa: E402
-from tests.naclgrid.conftest import RedisServer  # noqa: E402
+from gridhost.testing import RedisServer  # noqa: E402
 
 
 def main(argv=None):

@@ -16,47 +16,18 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from gridhost.testing import free_port, wait_for
+from gridhost.testing import RedisServer, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
 KEYS = [sys.executable, "-c", "import sys; from naclgrid.cli_keys import main; sys.exit(main(sys.argv[1:]))"]
 PHASES = ("fork", "pop+ack", "fetch")
-
-
-class Redis:
-    """A private redis-server (no persistence) in ``folder``."""
-
-    def __init__(self, folder):
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(self._ping, 10, "redis-server")
-
-    def _ping(self):
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    @property
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def stop(self):
-        self.proc.kill()
-        self.proc.wait(10)
 
 
 class Server:
@@ -211,7 +182,7 @@ async def main(reactor, args):
     results = {}
     for store in args.stores:
         folder = Path(tempfile.mkdtemp(prefix=f"bench-{store}-"))
-        redis = Redis(folder) if store == "redis" else None
+        redis = RedisServer(Path(folder)).start() if store == "redis" else None
         server = Server(folder, redis.url if redis else "memory")
         try:
             print(f"{store}: {args.tasks:,} tasks x {args.runs} runs, {args.poppers} poppers", flush=True)
@@ -219,7 +190,7 @@ async def main(reactor, args):
         finally:
             server.stop()
             if redis:
-                redis.stop()
+                redis.kill()
             shutil.rmtree(folder, ignore_errors=True)
     print()
     print(f"median of {args.runs} runs, {args.tasks:,} tiny tasks, over HTTP on loopback (tasks/s)")

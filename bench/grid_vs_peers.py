@@ -33,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench.peers.common import WORKLOADS, percentile  # noqa: E402
+from gridhost.testing import RedisServer, free_port, wait_for  # noqa: E402
 
 TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
 KEYS = [sys.executable, "-c",
@@ -41,48 +42,6 @@ SIZES = {"throughput": 10_000, "latency": 500, "fanout": 200, "payload": 1_000}
 PAYLOAD_BYTES = 256 * 1024
 SPIN_MS = 10
 AGENT_EXTRA = os.environ.get("BENCH_AGENT_ARGS", "").split()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise RuntimeError(f"timed out waiting for {what}")
-
-
-class Redis:
-    def __init__(self, folder):
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(self._ping, 10, "redis-server")
-
-    @property
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def _ping(self):
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-    def stop(self):
-        self.proc.kill()
-        self.proc.wait(10)
 
 
 def _pool_off():
@@ -303,7 +262,7 @@ def main():
     sizes = {k: max(1, int(v * args.scale)) for k, v in SIZES.items()}
     SIZES.update(sizes)
     folder = Path(tempfile.mkdtemp(prefix="grid-vs-peers-"))
-    redis = Redis(folder)
+    redis = RedisServer(Path(folder)).start()
     peers = {}
     try:
         grid = Grid(folder / "grid", redis.url if args.store == "redis" else "memory") \
@@ -322,7 +281,7 @@ def main():
                                        args.runs, sizes, redis.url, folder)
                 print(f"{peer}:", json.dumps(peers[peer]), flush=True)
     finally:
-        redis.stop()
+        redis.kill()
         shutil.rmtree(folder, ignore_errors=True)
     report(ours, peers, args.runs)
 

@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.naclgrid.conftest import RedisServer  # noqa: E402
+from gridhost.testing import RedisServer  # noqa: E402
 from tests.naclgrid.elastic_support import (AgentProc, Server, create_key, gather,  # noqa: E402
                                             submit, wait_for)
 

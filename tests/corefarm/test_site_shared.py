@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.corefarm.browser_support import PASSWORD, farm_server
-from tests.naclgrid.conftest import RedisServer
+from gridhost.testing import RedisServer
 
 pytestmark = pytest.mark.integration
 

@@ -95,7 +95,7 @@ class GridServer:
 
     def __init__(self, root, store="memory", naclgrid="", pool=False):
         from tests.core.processes import GridhostProcess
-        from tests.naclgrid.conftest import free_port
+        from gridhost.testing import free_port
 
         self.root = root
         self.port = free_port()

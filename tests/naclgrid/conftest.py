@@ -6,82 +6,10 @@ starts private servers, e.g. ``appendonly=True`` in a tmp dir, which a test
 may SIGKILL and restart on the same dir.
 """
 
-import shutil
-import socket
-import subprocess
-import time
 
 import pytest
 import pytest_twisted
-from gridhost.testing import free_port
-
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def redis_command(port, *args, timeout=2.0):
-    """Send one command over a plain socket (fixtures must not need the
-    reactor) and return the raw first reply line."""
-    payload = b"*%d\r\n" % len(args) + b"".join(
-        b"$%d\r\n%s\r\n" % (len(a), a) for a in (x if isinstance(x, bytes) else str(x).encode()
-                                                  for x in args))
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(payload)
-        return s.recv(65536)
-
-
-class RedisServer:
-    """A redis-server child process. ``kill()`` is SIGKILL (no clean
-    shutdown, no final save); ``start()`` again reuses port and dir."""
-
-    def __init__(self, directory, appendonly=False, port=None):
-        self.dir = directory
-        self.appendonly = appendonly
-        self.port = port or free_port()
-        self.process = None
-
-    @property
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self, timeout=10.0):
-        args = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
-                "--save", "", "--dir", str(self.dir), "--daemonize", "no",
-                "--logfile", str(self.dir / "redis.log")]
-        if self.appendonly:
-            args += ["--appendonly", "yes", "--appendfsync", "always"]
-        else:
-            args += ["--appendonly", "no"]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if redis_command(self.port, "PING").startswith(b"+PONG"):
-                    return self
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                log = (self.dir / "redis.log").read_text() if (self.dir / "redis.log").exists() else ""
-                raise RuntimeError(f"redis-server did not start on {self.port}:\n{log}")
-            time.sleep(0.02)
-
-    def flush(self):
-        assert redis_command(self.port, "FLUSHALL").startswith(b"+OK")
-
-    def kill(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-        self.process = None
-
-    def info(self, field):
-        """One numeric field of INFO (e.g. used_memory)."""
-        reply = redis_command(self.port, "INFO", "memory")
-        for line in reply.split(b"\r\n"):
-            if line.startswith(field.encode() + b":"):
-                return int(line.split(b":")[1])
-        raise KeyError(field)
-
+from gridhost.testing import RedisServer
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):

@@ -65,7 +65,7 @@ def test_a_second_sigterm_quits_at_once_even_mid_task(server, tmp_path):
             wait_until(lambda: "draining" in agent.output(), 30, "the agent to start draining")
             started = time.monotonic()
             agent.signal(signal.SIGTERM)
-            assert agent.wait(20) == 0
+            assert agent.wait(20) == 0, agent.output()[-3000:]
             assert time.monotonic() - started < 10
             job.stop()
     finally:

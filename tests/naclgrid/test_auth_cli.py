@@ -85,7 +85,7 @@ def test_create_list_revoke_on_redis(tmp_path, redis_server):
 
 @pytest.mark.integration
 def test_unreachable_redis_is_a_message(tmp_path):
-    from tests.naclgrid.conftest import free_port
+    from gridhost.testing import free_port
 
     cfg = config(tmp_path, f"redis://127.0.0.1:{free_port()}/0")
     done = subprocess.run([*CLI, "--timeout", "1", "list", "--config", cfg],

@@ -130,7 +130,7 @@ async def test_sigkill_of_redis_with_appendonly_loses_nothing_accepted(
 
 @pytest_twisted.ensureDeferred
 async def test_scripts_are_resent_when_redis_forgot_them(redis_store_factory, redis_server):
-    from .conftest import redis_command
+    from gridhost.testing import redis_command
     store = redis_store_factory()
     job = await store.create_job("alice", "ray", now=0)
     assert redis_command(redis_server.port, "SCRIPT", "FLUSH").startswith(b"+OK")

@@ -79,7 +79,10 @@ def main(argv=None):
             agent.stop()
 
     def finished(result):
-        if hasattr(result, "check"):
+        if hasattr(result, "check") and (signals["count"] > 1 or orphan["gone"]):
+            # A hard stop interrupts polls and tasks on purpose: not a failure.
+            log.info("stopped at once: {what}", what=result.getErrorMessage())
+        elif hasattr(result, "check"):
             if result.check(AgentStopped):
                 print(f"gridhost agent: {result.value}", file=sys.stderr)
             else:

@@ -3,6 +3,7 @@
 from collections import deque
 
 from twisted.internet.defer import CancelledError, Deferred, ensureDeferred
+from twisted.internet.error import ConnectingCancelledError
 from twisted.internet.task import LoopingCall, deferLater
 from twisted.logger import Logger
 
@@ -151,8 +152,8 @@ class Agent:
                                            retries=0)
             try:
                 tasks = await self._pop_call
-            except CancelledError:
-                break  # drain() hung up the long poll; the server frees its waiter
+            except (CancelledError, ConnectingCancelledError):
+                break  # drain() hung up the long poll (or its connection attempt)
             except GridAPIError as exc:
                 if exc.code in FATAL_POP_ERRORS:
                     self._error = AgentStopped(f"the server refused this agent: {exc}")
@@ -163,6 +164,10 @@ class Agent:
             except GridError as exc:
                 await self._unreachable(exc)
                 continue
+            except Exception:
+                if self._draining:
+                    break  # whatever the hung-up poll raised, we are leaving
+                raise
             finally:
                 self._popping = False
                 self._pop_call = None
