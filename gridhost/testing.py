@@ -115,3 +115,28 @@ class RedisServer:
             if line.startswith(field.encode() + b":"):
                 return int(line.split(b":")[1])
         raise KeyError(field)
+
+
+def api_call(url, key, query=None, form=None, body=None, method="POST", timeout=30):
+    """One naclgrid REST call with a bearer key over plain urllib (black-box
+    tests and benches): ``(status, body bytes)``, 4xx/5xx included."""
+    import json
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    if query:
+        url += "?" + urllib.parse.urlencode(query)
+    headers = {"Authorization": f"Bearer {key}"}
+    data = None
+    if body is not None:
+        data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+    elif form is not None:
+        data = urllib.parse.urlencode(form).encode()
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()

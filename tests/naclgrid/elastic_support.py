@@ -19,7 +19,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from gridhost.testing import free_port, wait_for
+from gridhost.testing import api_call, free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
@@ -116,22 +116,7 @@ class Server:
 
     # -- the REST API, as the SDK would call it -----------------------------------------------
     def call(self, key, endpoint, query=None, form=None, body=None, method="POST", timeout=70):
-        url = self.url + endpoint
-        if query:
-            url += "?" + urllib.parse.urlencode(query)
-        headers = {"Authorization": f"Bearer {key}"}
-        data = None
-        if body is not None:
-            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
-        elif form is not None:
-            data = urllib.parse.urlencode(form).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        request = urllib.request.Request(url, data=data, headers=headers, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read()
+        return api_call(self.url + endpoint, key, query, form, body, method, timeout)
 
     def json(self, key, endpoint, **kwargs):
         status, body = self.call(key, endpoint, **kwargs)

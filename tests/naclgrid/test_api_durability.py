@@ -13,7 +13,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from gridhost.testing import wait_for
+from gridhost.testing import api_call, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -64,22 +64,8 @@ class Gridhost:
             self.proc.wait(timeout=10)
 
     def call(self, key, endpoint, query=None, form=None, body=None, method="POST"):
-        url = f"http://127.0.0.1:{self.port}/naclgrid/{endpoint}"
-        if query:
-            url += "?" + urllib.parse.urlencode(query)
-        headers = {"Authorization": f"Bearer {key}"}
-        data = None
-        if body is not None:
-            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
-        elif form is not None:
-            data = urllib.parse.urlencode(form).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        request = urllib.request.Request(url, data=data, headers=headers, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read()
+        return api_call(f"http://127.0.0.1:{self.port}/naclgrid/{endpoint}", key, query, form, body,
+                        method)
 
     def json(self, key, endpoint, **kwargs):
         status, body = self.call(key, endpoint, **kwargs)
