@@ -13,61 +13,32 @@ ratio of memory measured in the same run.
 import argparse
 import base64
 import json
-import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from gridhost.testing import RedisServer, wait_for
+from gridhost.testing import GridhostProcess, RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
-TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
-KEYS = [sys.executable, "-c", "import sys; from naclgrid.cli_keys import main; sys.exit(main(sys.argv[1:]))"]
 PHASES = ("fork", "pop+ack", "fetch")
 
 
-class Server:
+class Server(GridhostProcess):
     """``twistd -n gridhost`` serving naclgrid at /naclgrid on a free port."""
 
     def __init__(self, folder, store="memory", options=""):
-        self.folder = Path(folder)
-        self.data = self.folder / "data"
-        self.config = self.folder / "gridhost.toml"
-        self.config.write_text(
+        folder = Path(folder)
+        super().__init__(folder / "gridhost.toml", folder / "data", cwd=str(ROOT),
+                         env={"PYTHONPATH": str(ROOT)})
+        self.config_path.write_text(
             # A deep accept queue: the load test opens 1,000 connections at once.
             f'[server]\nlisten = ["tcp:0:interface=127.0.0.1:backlog=1024"]\nstore = "{store}"\n'
-            f'data_dir = "{self.data}"\n\n[app.naclgrid]\n{options}\n'
+            f'data_dir = "{self.data_dir}"\n\n[app.naclgrid]\n{options}\n'
             '[[host]]\nnames = ["*"]\n[[host.site]]\npath = "/naclgrid"\napp = "naclgrid"\n')
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        self.log = self.folder / "twistd.log"
-        self.proc = subprocess.Popen(
-            [*TWISTD, "-n", "--pidfile=", f"--logfile={self.log}", "gridhost",
-             "--config", str(self.config)],
-            cwd=str(ROOT), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        ports = self.data / "ports"
-
-        def bound():
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"twistd exited:\n{self.log.read_text()}")
-            text = ports.read_text() if ports.exists() else ""
-            return text.split() and int(text.split()[0])
-
-        self.port = wait_for(bound, 60, "gridhost")
-        self.url = f"http://127.0.0.1:{self.port}/naclgrid"
-        wait_for(lambda: (self.data / "admin.key").exists(), 30, "the admin key")
-
-    def key(self, role, user):
-        done = subprocess.run([*KEYS, "create", "--role", role, "--user", user,
-                               "--config", str(self.config)],
-                              cwd=str(ROOT), capture_output=True, text=True, timeout=60,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
-        if done.returncode:
-            raise RuntimeError(done.stderr)
-        return done.stdout.strip()
+        self.start(ready=True)
+        self.api_url = f"{self.url}/naclgrid"
 
     def rss(self):
         """Resident memory of the server process, in bytes."""
@@ -75,14 +46,6 @@ class Server:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
         raise RuntimeError("no VmRSS")
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(10)
 
 
 class Client:
@@ -164,8 +127,8 @@ async def bench_store(reactor, server, tasks, runs, poppers):
 
     pool = HTTPConnectionPool(reactor, persistent=True)
     pool.maxPersistentPerHost = poppers + 2
-    submitter = Client(reactor, pool, server.url, server.key("submitter", "bench"))
-    agent = Client(reactor, pool, server.url, server.key("agent", "bench-agent"))
+    submitter = Client(reactor, pool, server.api_url, server.create_key("submitter", "bench"))
+    agent = Client(reactor, pool, server.api_url, server.create_key("agent", "bench-agent"))
     runs_times = []
     for run in range(runs):
         times = await one_run(reactor, submitter, agent, tasks, poppers)

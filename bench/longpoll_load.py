@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from engine_throughput import Client, Redis, Server  # noqa: E402
+from engine_throughput import Client, Server  # noqa: E402
+from gridhost.testing import RedisServer  # noqa: E402
 
 MIB = 1024 * 1024
 
@@ -47,7 +48,7 @@ async def one_run(reactor, server, submitter, agent_key, clients, wait):
     await submitter.call("start_job", query={"job_id": job_id})
     # One connection per poller: a pool that never reuses them.
     pool = HTTPConnectionPool(reactor, persistent=False)
-    agent = Client(reactor, pool, server.url, agent_key)
+    agent = Client(reactor, pool, server.api_url, agent_key)
     rss_idle = server.rss()
     started = time.perf_counter()
     polls = [ensureDeferred(agent.call("pop", form={"wait": str(wait), "node": f"poller-{i}",
@@ -81,22 +82,22 @@ async def fresh_server_run(reactor, args):
     from twisted.web.client import HTTPConnectionPool
 
     folder = Path(tempfile.mkdtemp(prefix="bench-longpoll-"))
-    redis = Redis(folder) if args.store == "redis" else None
+    redis = RedisServer(folder).start() if args.store == "redis" else None
     server = Server(folder, redis.url if redis else "memory")
     pool = HTTPConnectionPool(reactor, persistent=True)
     try:
-        submitter = Client(reactor, pool, server.url, server.key("submitter", "bench"))
-        agent_key = server.key("agent", "pollers")
+        submitter = Client(reactor, pool, server.api_url, server.create_key("submitter", "bench"))
+        agent_key = server.create_key("agent", "pollers")
         result = await one_run(reactor, server, submitter, agent_key, args.clients, args.wait)
         await pool.closeCachedConnections()
         return result
     except Exception:
-        print("server log (tail):\n" + server.log.read_text()[-3000:], file=sys.stderr)
+        print("server log (tail):\n" + server.log_tail(60), file=sys.stderr)
         raise
     finally:
         server.stop()
         if redis:
-            redis.stop()
+            redis.kill()
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -32,9 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gridhost.testing import RedisServer  # noqa: E402
-from tests.naclgrid.elastic_support import (AgentProc, Server, create_key, gather,  # noqa: E402
-                                            submit, wait_for)
+from gridhost.testing import RedisServer, wait_for  # noqa: E402
+from tests.naclgrid.elastic_support import AgentProc, Server, gather, submit  # noqa: E402
 
 
 def rss_mib(pid):
@@ -55,9 +54,9 @@ def throughput(folder, tasks, runs, server_count, agents=4, slots=2):
             server.start(wait=False)
         for server in servers:
             server.wait_ready()
-        alice = create_key(servers[0], "submitter", "alice")
-        farm = create_key(servers[0], "agent", "farm")
-        procs = [AgentProc(f"agent-{i}", folder / "agents", servers[i % server_count].url, farm,
+        alice = servers[0].create_key("submitter", "alice")
+        farm = servers[0].create_key("agent", "farm")
+        procs = [AgentProc(f"agent-{i}", folder / "agents", servers[i % server_count].api_url, farm,
                            slots=slots, poll_wait=10).start() for i in range(agents)]
         wait_for(lambda: len(servers[0].json(farm, "nodes", method="GET")["nodes"]) == agents,
                  60, "agents")
@@ -138,8 +137,8 @@ def polls(folder, count):
         b.start(wait=False)
         a.wait_ready()
         b.wait_ready()
-        alice = create_key(a, "submitter", "alice")
-        farm = create_key(a, "agent", "farm")
+        alice = a.create_key("submitter", "alice")
+        farm = a.create_key("agent", "farm")
         idle = rss_mib(b.proc.pid)
         held, rss, woken, wake = asyncio.run(_hold(b, a, alice, farm, count))
         return idle, held, rss, woken, wake

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from tests.core.processes import TWISTD, GridhostProcess
+from gridhost.testing import TWISTD, GridhostProcess
 
 pytestmark = pytest.mark.integration
 

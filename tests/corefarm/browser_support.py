@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.core.processes import GridhostProcess
+from gridhost.testing import GridhostProcess
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery"
@@ -62,14 +62,6 @@ def farm_server(directory, corefarm_options="", store="memory"):
         yield server
     finally:
         server.kill()
-
-
-def create_key(server, role, user):
-    """A naclgrid key made with ``gridhost keys create`` against the server's config."""
-    out = subprocess.run([sys.executable, "-m", "gridhost.core.cli", "keys", "create", "--role", role,
-                          "--user", user, "--config", str(server.config_path)],
-                         capture_output=True, text=True, timeout=60, check=True)
-    return out.stdout.strip().splitlines()[-1]
 
 
 @contextmanager
@@ -159,7 +151,7 @@ def main(argv):
     with tempfile.TemporaryDirectory() as tmp, farm_server(tmp) as server, chromium() as b:
         agent = subprocess.Popen(
             [sys.executable, "-m", "gridhost.core.cli", "agent", "--url", server.url + "/naclgrid/",
-             "--key", create_key(server, "agent", "docs-agent"), "--slots", "1", "--status", "off"],
+             "--key", server.create_key("agent", "docs-agent"), "--slots", "1", "--status", "off"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             for path in take_screenshots(b, server.url, out_dir, scene=scene):

@@ -18,7 +18,7 @@ from PIL import Image
 
 from corefarm.render.local import render_local
 from corefarm.scene import load_scene
-from tests.corefarm.browser_support import browser, create_key, farm_server, join
+from tests.corefarm.browser_support import browser, farm_server, join
 
 pytestmark = pytest.mark.integration
 __all__ = ["browser"]
@@ -73,7 +73,7 @@ def test_sign_up_submit_watch_and_download(tmp_path, browser):
     with farm_server(tmp_path / "farm") as server:
         agent = subprocess.Popen(
             [sys.executable, "-m", "gridhost.core.cli", "agent", "--url", server.url + "/naclgrid/",
-             "--key", create_key(server, "agent", "farm-agent"), "--slots", "1", "--status", "off"],
+             "--key", server.create_key("agent", "farm-agent"), "--slots", "1", "--status", "off"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             context = browser.new_context(accept_downloads=True)

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 import pytest
 from PIL import Image
 
-from tests.core.processes import wait_for
+from gridhost.testing import wait_for
 from tests.corefarm.browser_support import PASSWORD, farm_server
 
 pytestmark = pytest.mark.integration

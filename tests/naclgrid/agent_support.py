@@ -94,8 +94,7 @@ class GridServer:
     """``twistd -n gridhost`` on a fixed port (so it can be restarted on it)."""
 
     def __init__(self, root, store="memory", naclgrid="", pool=False):
-        from tests.core.processes import GridhostProcess
-        from gridhost.testing import free_port
+        from gridhost.testing import GridhostProcess, free_port
 
         self.root = root
         self.port = free_port()
@@ -115,13 +114,7 @@ class GridServer:
 
     def key(self, role, user=None):
         """A new key from ``gridhost keys create`` (the store the server uses)."""
-        args = [sys.executable, "-m", "gridhost.core.cli", "keys", "--config", str(self.config),
-                "create", "--role", role]
-        if user:
-            args += ["--user", user]
-        done = subprocess.run(args, capture_output=True, text=True, timeout=60)
-        assert done.returncode == 0, done.stderr
-        return next(word for word in done.stdout.split() if word.startswith("ngk_"))
+        return self.process.create_key(role, user)
 
     def kill(self):
         self.process.kill()

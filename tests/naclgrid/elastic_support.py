@@ -19,12 +19,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from gridhost.testing import api_call, free_port, wait_for
+from gridhost.testing import GridhostProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
-KEYS_CLI = [sys.executable, "-c",
-            "import sys; from naclgrid.cli_keys import main; sys.exit(main(sys.argv[1:]))"]
 AGENT = [sys.executable, "-m", "naclgrid.agent"]
 
 
@@ -35,93 +32,35 @@ def _env():
     return env
 
 
-class Server:
+class Server(GridhostProcess):
     """One ``twistd -n gridhost`` serving naclgrid on a Redis store."""
 
     def __init__(self, name, folder, redis_url, port=None, naclgrid_options=""):
-        self.name = name
-        self.folder = Path(folder)
-        self.data_dir = self.folder / "data"
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        config = folder / "gridhost.toml"
+        super().__init__(config, folder / "data", env=_env(), name=name, cwd=str(ROOT))
         self.port = port or free_port()
-        self.config = self.folder / "gridhost.toml"
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.config.write_text(
+        config.write_text(
             f'[server]\nlisten = ["tcp:{self.port}:interface=127.0.0.1"]\n'
             f'store = "{redis_url}"\ndata_dir = "{self.data_dir}"\n\n'
             f'[app.naclgrid]\nrequeue_interval = 0.5\n{naclgrid_options}\n'
             # The tests start exactly the agents they count on.
             '[app.naclgrid.pool]\nenabled = false\n\n'
             '[[host]]\nnames = ["*"]\n[[host.site]]\npath = "/naclgrid"\napp = "naclgrid"\n')
-        self.proc = None
-        self.starts = 0
 
     @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}/naclgrid/"
+    def config(self):
+        return self.config_path
+
+    @property
+    def api_url(self):
+        return f"{self.url}/naclgrid/"
 
     def start(self, wait=True, timeout=60):
-        self.starts += 1
-        ports = self.data_dir / "ports"
-        if ports.exists():
-            ports.unlink()
-        log = self.folder / f"twistd-{self.starts}.log"
-        with open(self.folder / f"twistd-{self.starts}.out", "wb") as out:
-            self.proc = subprocess.Popen(
-                [*TWISTD, "-n", "--pidfile=", f"--logfile={log}", "gridhost", "--config",
-                 str(self.config)], cwd=str(ROOT), env=_env(), stdout=out,
-                stderr=subprocess.STDOUT)
-        if wait:
-            self.wait_ready(timeout)
-        return self
-
-    def wait_ready(self, timeout=60):
-        def ready():
-            assert self.proc.poll() is None, f"{self.name} exited: {self.log_tail()}"
-            return self.health().get("ok")
-        wait_for(ready, timeout, f"{self.name} to be ready")
-
-    def log_tail(self, lines=40):
-        """The end of the latest run's output and log (errors first, not access lines)."""
-        text = []
-        for suffix in ("out", "log"):
-            path = self.folder / f"twistd-{self.starts}.{suffix}"
-            if path.exists():
-                text += [line for line in path.read_text(errors="replace").splitlines()
-                         if "twisted.python.log#info" not in line]
-        return "\n".join(text[-lines:])
-
-    def health(self):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=5) as r:
-                return json.loads(r.read())
-        except (urllib.error.URLError, OSError, ValueError):
-            return {}
-
-    @property
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self):
-        if self.alive:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def stop(self):
-        if self.alive:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-    # -- the REST API, as the SDK would call it -----------------------------------------------
-    def call(self, key, endpoint, query=None, form=None, body=None, method="POST", timeout=70):
-        return api_call(self.url + endpoint, key, query, form, body, method, timeout)
-
-    def json(self, key, endpoint, **kwargs):
-        status, body = self.call(key, endpoint, **kwargs)
-        assert status == 200, (self.name, endpoint, status, body[:500])
-        return json.loads(body)
+        """Spawn; with ``wait``, return once healthy. The port is fixed by the
+        config, so a restarted server answers at the URL its agents retry."""
+        return super().start(wait=wait, timeout=timeout, ready=wait)
 
 
 class AgentProc:
@@ -163,15 +102,6 @@ class AgentProc:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
-
-
-def create_key(server, role, user):
-    """A key made with the real ``gridhost keys`` CLI against the server's config."""
-    done = subprocess.run([*KEYS_CLI, "create", "--role", role, "--user", user, "--config",
-                           str(server.config)], cwd=str(ROOT), env=_env(), capture_output=True,
-                          text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
 
 
 def b64(data):

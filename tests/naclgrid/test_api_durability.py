@@ -3,81 +3,13 @@
 and check that no accepted task or result was lost or duplicated."""
 
 import base64
-import json
-import os
-import signal
-import subprocess
-import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 
 import pytest
-from gridhost.testing import api_call, wait_for
+from gridhost.testing import GridhostProcess
 
 pytestmark = pytest.mark.integration
 
-TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
-CLI = [sys.executable, "-c", "import sys; from naclgrid.cli_keys import main; sys.exit(main(sys.argv[1:]))"]
 TASKS = 200
-
-
-class Gridhost:
-    """One ``twistd -n gridhost`` process; ``kill()`` is SIGKILL."""
-
-    def __init__(self, root, config, data_dir):
-        self.root, self.config, self.data_dir = root, config, data_dir
-        self.proc = None
-        self.port = None
-        self.starts = 0
-
-    def start(self):
-        self.starts += 1
-        ports = self.data_dir / "ports"
-        if ports.exists():
-            ports.unlink()
-        log = self.data_dir.parent / f"twistd-{self.starts}.log"
-        env = {**os.environ, "PYTHONPATH": str(self.root)}
-        self.proc = subprocess.Popen(
-            [*TWISTD, "-n", "--pidfile=", f"--logfile={log}", "gridhost", "--config", str(self.config)],
-            cwd=str(self.root), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-
-        def bound():
-            assert self.proc.poll() is None, log.read_text() if log.exists() else "twistd died"
-            text = ports.read_text() if ports.exists() else ""
-            return text.split() and int(text.split()[0])
-
-        self.port = wait_for(bound, 60, "gridhost to listen")
-        wait_for(lambda: self.health().get("ok"), 30, "naclgrid to be ready")
-        return self
-
-    def health(self):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=5) as r:
-                return json.loads(r.read())
-        except (urllib.error.URLError, OSError):
-            return {}
-
-    def kill(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def call(self, key, endpoint, query=None, form=None, body=None, method="POST"):
-        return api_call(f"http://127.0.0.1:{self.port}/naclgrid/{endpoint}", key, query, form, body,
-                        method)
-
-    def json(self, key, endpoint, **kwargs):
-        status, body = self.call(key, endpoint, **kwargs)
-        assert status == 200, (endpoint, status, body)
-        return json.loads(body)
-
-
-def create_key(root, config, role, user):
-    done = subprocess.run([*CLI, "create", "--role", role, "--user", user, "--config", str(config)],
-                          cwd=str(root), capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
 
 
 def payload(slot):
@@ -98,18 +30,18 @@ def grid(request, tmp_path, redis_server_factory):
         f'data_dir = "{data_dir}"\n\n[app.naclgrid]\nrequeue_interval = 0.5\n'
         '[app.naclgrid.pool]\nenabled = false\n\n'
         '[[host]]\nnames = ["*"]\n[[host.site]]\npath = "/naclgrid"\napp = "naclgrid"\n')
-    host = Gridhost(request.config.rootpath, config, data_dir)
+    root = str(request.config.rootpath)
+    host = GridhostProcess(config, data_dir, env={"PYTHONPATH": root}, cwd=root)
     yield host, redis
     host.kill()
 
 
 def test_sigkill_mid_job_loses_nothing(grid):
     host, redis = grid
-    host.start()
-    root, config = host.root, host.config
+    host.start(ready=True)
     admin_key = (host.data_dir / "admin.key").read_text().strip()
-    alice = create_key(root, config, "submitter", "alice")
-    agent = create_key(root, config, "agent", "farm")
+    alice = host.create_key("submitter", "alice")
+    agent = host.create_key("agent", "farm")
 
     job_id = host.json(alice, "new_job", form={"application": "echo", "lease_seconds": "600"})["job_id"]
     host.json(alice, "start_job", query={"job_id": job_id}, form={"input": "go"})
@@ -123,7 +55,7 @@ def test_sigkill_mid_job_loses_nothing(grid):
     assert host.json(agent, "ack_many", body={"acks": acks})["results"] == [{"ok": True}] * 30
 
     host.kill()                                    # SIGKILL the gridhost server mid-job
-    host.start()
+    host.start(ready=True)
     status = host.json(alice, "job", query={"job_id": job_id}, method="GET")
     assert status["total"] == TASKS
     assert status["counts"] == {"queued": TASKS - 50, "leased": 20, "done": 30, "failed": 0}
@@ -148,7 +80,7 @@ def test_sigkill_mid_job_loses_nothing(grid):
     host.kill()                                    # now lose Redis too (appendonly yes)
     redis.kill()
     redis.start()
-    host.start()
+    host.start(ready=True)
 
     rest = host.json(agent, "pop", form={"max": "256", "node": "box"})["tasks"]
     assert sorted(t["slot"] for t in rest) == sorted(set(range(TASKS)) - {t["slot"] for t in leased + more})
