@@ -63,6 +63,9 @@ def parser():
     r.add_argument("--size", type=_size, help="image size WxH (default: the scene's)")
     r.add_argument("--scene-name", help="which .xml of an archive to render (default: the only one)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--warm-up", action="store_true",
+                   help="compile the tracer on the agents with a tiny job before the clock starts, "
+                        "as a farm that rendered before has (for benchmarks)")
     return p
 
 
@@ -163,6 +166,10 @@ async def render(reactor, args, files, scene, fmt, out=sys.stderr):
             for _ in range(args.agents):
                 agents.start_agent()
             await _agents_ready(reactor, grid, args.agents, out, args.quiet)
+        if args.warm_up and args.agents:
+            from corefarm.render.warmup import warm_up
+
+            await warm_up(grid, "corefarm-cli", APPLICATION, args.agents)
         master = RenderMaster(grid, reactor, calibrate=args.tiles is None)
         options = {"scene": scene, "format": fmt, "samples": args.samples, "tiles": args.tiles}
         if args.size:
@@ -181,11 +188,16 @@ async def render(reactor, args, files, scene, fmt, out=sys.stderr):
                 out.write(progress_line(p["tiles_done"], p["tiles_total"], started, time.monotonic()))
                 out.flush()
 
-        bar = LoopingCall(lambda: ensureDeferred(show()))
-        bar.clock = reactor
-        bar.start(0.5)
+        # Quiet: no progress polling at all, so the master's process takes
+        # no CPU from agents that share its cores.
+        bar = None
+        if not args.quiet:
+            bar = LoopingCall(lambda: ensureDeferred(show()))
+            bar.clock = reactor
+            bar.start(0.5)
         await finished
-        bar.stop()
+        if bar is not None:
+            bar.stop()
         worker.stop()
         await show()
         progress = await master.progress(job_id, "corefarm-cli")

@@ -51,3 +51,13 @@ def test_the_v4_container_is_refused_with_a_clear_message(tmp_path):
     assert "the render failed: 07_libyafaray-xml-v4_2023_test01.xml: " in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_warm_up_runs_before_the_render(tmp_path):
+    out = tmp_path / "box.png"
+    done = run(SCENES / "00_HANDMADE_minimal_249_style.xml", "-o", out, "--agents", 1,
+               "--master-slots", 0, "--tiles", "2x2", "--size", "32x24", "--samples", 1,
+               "--quiet", "--warm-up")
+    assert done.returncode == 0, done.stderr
+    assert "4 tiles" in done.stderr and "0 tiles computed by the master" in done.stderr
+    assert Image.open(io.BytesIO(out.read_bytes())).size == (32, 24)
