@@ -16,15 +16,12 @@ import math
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_options_header
-from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
 
 from naclgrid.api.errors import ApiError
 
 MAX_PARTS = 1000
 MAX_QUERY_PARAMS = 100
-_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -207,39 +204,75 @@ def _form(body):
 
 
 def _multipart(stream, boundary, limit):
-    if not boundary:
-        raise ApiError("bad_request", "multipart/form-data without a boundary")
-    decoder = MultipartDecoder(boundary.encode("latin-1"), max_form_memory_size=limit, max_parts=MAX_PARTS)
+    """``(form, files)`` of a buffered multipart/form-data body (RFC 7578).
+
+    The body is already whole in memory or in a spooled file, so it is split
+    on its boundary directly. werkzeug's streaming decoder compiles two
+    regular expressions per boundary, and boundaries are random per request:
+    that alone cost about 0.8 ms of every multipart call.
+    """
+    if not boundary or len(boundary) > 200:
+        raise ApiError("bad_request", "multipart/form-data without a (sane) boundary")
+    body = stream.read(limit + 1)
+    if len(body) > limit:
+        raise too_large("the request body", limit)
+    delimiter = b"--" + boundary.encode("latin-1")
+    separator = b"\r\n" + delimiter
+    if body.startswith(delimiter):
+        pos = len(delimiter)
+    else:  # a preamble (which carries no data) before the first boundary
+        found = body.find(separator)
+        if found < 0:
+            raise ApiError("bad_request", "bad multipart body: no boundary found")
+        pos = found + len(separator)
     form, files = [], {}
-    part, chunks = None, []
-    try:
-        while True:
-            data = stream.read(_CHUNK)
-            decoder.receive_data(data or None)
-            event = decoder.next_event()
-            while not isinstance(event, (NeedData, Epilogue)):
-                if isinstance(event, (Field, File)):
-                    part, chunks = event, []
-                elif isinstance(event, Data):
-                    chunks.append(event.data)
-                    if not event.more_data:
-                        value = b"".join(chunks)
-                        if isinstance(part, File):
-                            if part.name in files:
-                                raise ApiError("bad_request", f"file field {part.name!r} sent twice")
-                            files[part.name] = Upload(part.filename, value, part.headers.get("content-type"))
-                        else:
-                            form.append((part.name, value))
-                        chunks = []
-                event = decoder.next_event()
-            if isinstance(event, Epilogue):
-                return form, files
-            if not data:
-                raise ApiError("bad_request", "the multipart body ended early")
-    except RequestEntityTooLarge:
-        raise too_large("the request body", limit) from None
-    except ValueError as error:
-        raise ApiError("bad_request", f"bad multipart body: {error}") from None
+    while True:
+        if body.startswith(b"--", pos):
+            return form, files  # the closing delimiter; the epilogue is ignored
+        line_end = body.find(b"\r\n", pos)
+        if line_end < 0 or body[pos:line_end].strip(b" \t"):
+            raise ApiError("bad_request", "the multipart body ended early")
+        head_end = body.find(b"\r\n\r\n", line_end)
+        if head_end == line_end:
+            headers, data_start = {}, line_end + 2
+        elif head_end < 0:
+            raise ApiError("bad_request", "the multipart body ended early")
+        else:
+            headers = _part_headers(body[line_end + 2:head_end])
+            data_start = head_end + 4
+        data_end = body.find(separator, data_start)
+        if data_end < 0:
+            raise ApiError("bad_request", "the multipart body ended early")
+        if len(form) + len(files) >= MAX_PARTS:
+            raise ApiError("bad_request", f"more than {MAX_PARTS} multipart parts")
+        name, filename = _disposition(headers)
+        value = body[data_start:data_end]
+        if filename is not None:
+            if name in files:
+                raise ApiError("bad_request", f"file field {name!r} sent twice")
+            files[name] = Upload(filename, value, headers.get("content-type"))
+        else:
+            form.append((name, value))
+        pos = data_end + len(separator)
+
+
+def _part_headers(block):
+    headers = {}
+    for line in block.split(b"\r\n"):
+        name, colon, value = line.partition(b":")
+        if not colon:
+            raise ApiError("bad_request", "bad multipart body: a part header without ':'")
+        headers[name.strip().lower().decode("latin-1")] = value.strip().decode("utf-8", "replace")
+    return headers
+
+
+def _disposition(headers):
+    """``(name, filename or None)`` of a part's Content-Disposition."""
+    kind, options = parse_options_header(headers.get("content-disposition", ""))
+    if kind != "form-data" or not options.get("name"):
+        raise ApiError("bad_request", "bad multipart body: a part without "
+                       "'Content-Disposition: form-data; name=...'")
+    return options["name"], options.get("filename")
 
 
 def _json(body):
