@@ -8,10 +8,13 @@ tiles, forks them, computes tiles itself while it waits, and writes the image.
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from collections import deque
 
 from corefarm.render.tiles import parse_grid
 
@@ -110,7 +113,33 @@ def progress_line(done, total, started, now, width=30):
     return f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} tiles  {rate:.1f} tiles/s"
 
 
-async def _agents_ready(reactor, grid, count, out, quiet, timeout=60.0):
+class AgentWatch:
+    """The local agents' last lines of output (they reach this process's log
+    only), and whether every one of them has exited: a render that only they
+    compute could then never finish, and waiting for it would hang."""
+
+    def __init__(self, count, keep=15):
+        self.lines = deque(maxlen=keep)
+        self.left = count
+
+    def observe(self, event):
+        if str(event.get("log_namespace", "")).startswith("naclgrid.pool") and "line" in event:
+            self.lines.append(f"{event.get('agent')}: {event['line']}")
+
+    def exited(self, code):
+        self.left -= 1
+        return code
+
+    @property
+    def all_gone(self):
+        return self.left <= 0
+
+    def failure(self, what):
+        shown = "\n  ".join(self.lines) or "(no output)"
+        return UsageError(f"{what}; the agents' last output:\n  {shown}")
+
+
+async def _agents_ready(reactor, grid, count, out, quiet, watch=None, timeout=60.0):
     """Wait (bounded) until the local agents poll, so the clock measures the
     render rather than Python starting up; a slow agent only costs speed."""
     from twisted.internet.task import deferLater
@@ -119,6 +148,8 @@ async def _agents_ready(reactor, grid, count, out, quiet, timeout=60.0):
     while reactor.seconds() < deadline:
         if len(await grid.nodes()) >= count:
             return True
+        if watch is not None and watch.all_gone:
+            return False
         await deferLater(reactor, 0.1, lambda: None)
     if not quiet:
         out.write(f"warning: not every agent was ready after {timeout:.0f} s; rendering anyway\n")
@@ -128,6 +159,7 @@ async def _agents_ready(reactor, grid, count, out, quiet, timeout=60.0):
 async def render(reactor, args, files, scene, fmt, out=sys.stderr):
     from twisted.internet.defer import ensureDeferred
     from twisted.internet.task import LoopingCall
+    from twisted.logger import globalLogPublisher
 
     from corefarm.render.local import tracer_wasm
     from corefarm.render.master import RenderMaster
@@ -147,6 +179,7 @@ async def render(reactor, args, files, scene, fmt, out=sys.stderr):
     }
     config, errors = validate(table, apps) if not errors else (None, errors)
     if errors:
+        shutil.rmtree(data_dir, ignore_errors=True)
         raise UsageError("cannot start the embedded grid:\n  " + "\n  ".join(errors))
     host = GridHostService.from_config(config, apps, reactor)
     host.privilegedStartService()
@@ -154,6 +187,8 @@ async def render(reactor, args, files, scene, fmt, out=sys.stderr):
     naclgrid = host.instances["naclgrid"]
     grid = naclgrid.api
     agents = None
+    watch = AgentWatch(args.agents)
+    globalLogPublisher.addObserver(watch.observe)
     try:
         from corefarm.render.master import APPLICATION
 
@@ -164,8 +199,10 @@ async def render(reactor, args, files, scene, fmt, out=sys.stderr):
                                    1, os.path.join(data_dir, "agents"), node_prefix="corefarm")
             agents.set_key(key)
             for _ in range(args.agents):
-                agents.start_agent()
-            await _agents_ready(reactor, grid, args.agents, out, args.quiet)
+                agents.start_agent().exited.addCallback(watch.exited)
+            await _agents_ready(reactor, grid, args.agents, out, args.quiet, watch)
+            if watch.all_gone and not args.master_slots:
+                raise watch.failure("every local agent exited before it was ready")
         if args.warm_up and args.agents:
             from corefarm.render.warmup import warm_up
 
@@ -195,7 +232,23 @@ async def render(reactor, args, files, scene, fmt, out=sys.stderr):
             bar = LoopingCall(lambda: ensureDeferred(show()))
             bar.clock = reactor
             bar.start(0.5)
+        stranded = {"yes": False}
+
+        def check_agents():
+            if args.agents and watch.all_gone and not args.master_slots and not finished.called:
+                stranded["yes"] = True
+                guard.stop()
+                ensureDeferred(grid.stop_job(job_id, "failed")).addErrback(lambda f: None)
+
+        guard = LoopingCall(check_agents)
+        guard.clock = reactor
+        guard.start(1.0, now=False)
         await finished
+        if guard.running:
+            guard.stop()
+        if stranded["yes"]:
+            raise watch.failure("every local agent exited and the master computes no tiles "
+                                "(--master-slots 0)")
         if bar is not None:
             bar.stop()
         worker.stop()
@@ -210,12 +263,14 @@ async def render(reactor, args, files, scene, fmt, out=sys.stderr):
         for warning in progress["warnings"][:20]:
             out.write(f"warning: {warning}\n")
         out.write(f"wrote {args.output} ({progress['width']}x{progress['height']}, "
-                  f"{progress['tiles_total']} tiles, {time.monotonic() - started:.1f} s, "
+                  f"{progress['tiles_total']} tiles, {time.monotonic() - started:.2f} s, "
                   f"{worker.done} tiles computed by the master)\n")
     finally:
+        globalLogPublisher.removeObserver(watch.observe)
         if agents is not None:
             await agents.stop_all(grace=10)
         await host.stopService()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def main(argv=None):

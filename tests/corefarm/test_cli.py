@@ -1,6 +1,7 @@
 """``corefarm render``: a real process with real agents and an embedded grid."""
 
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +62,42 @@ def test_warm_up_runs_before_the_render(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "4 tiles" in done.stderr and "0 tiles computed by the master" in done.stderr
     assert Image.open(io.BytesIO(out.read_bytes())).size == (32, 24)
+
+
+def _dying_agents(tmp_path, code):
+    """An environment whose sitecustomize runs ``code`` in exactly the
+    processes the CLI launches as agents (they carry NACLGRID_PARENT_PID)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import os, sys, threading\n"
+        "if os.environ.get('NACLGRID_PARENT_PID'):\n" + "".join(f"    {line}\n" for line in code))
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(site), *filter(None, [os.environ.get("PYTHONPATH")])]))
+
+
+def test_agents_that_die_at_start_fail_the_render_with_their_output(tmp_path):
+    env = _dying_agents(tmp_path, ["sys.stderr.write('agent broken on purpose\\n')",
+                                   "sys.stderr.flush()", "os._exit(3)"])
+    done = subprocess.run(
+        [*CLI, str(SCENES / "00_HANDMADE_minimal_249_style.xml"), "-o", str(tmp_path / "x.png"),
+         "--agents", "2", "--master-slots", "0", "--size", "16x12", "--quiet"],
+        capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 1
+    assert "every local agent exited before it was ready" in done.stderr
+    assert "agent broken on purpose" in done.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_agents_that_die_mid_render_fail_it_instead_of_hanging(tmp_path):
+    # Dies 3 s after starting: ready by then, with far more than 3 s of tiles to go.
+    env = _dying_agents(tmp_path, ["t = threading.Timer(3.0, lambda: os._exit(3))",
+                                   "t.daemon = True", "t.start()"])
+    done = subprocess.run(
+        [*CLI, str(Path(__file__).parent / "scenes" / "cornell.xml"), "-o", str(tmp_path / "x.png"),
+         "--agents", "1", "--master-slots", "0", "--size", "320x240", "--samples", "64",
+         "--tiles", "4x4", "--quiet"],
+        capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 1
+    assert "every local agent exited and the master computes no tiles" in done.stderr
+    assert not (tmp_path / "x.png").exists()
