@@ -27,7 +27,12 @@ A sample during which that exceeds ``--max-other`` cores is run again (up to
 ``--retries`` times; the least disturbed attempt is kept, and flagged, when
 none is quiet). Nothing is discarded silently: retries are printed.
 
-    python bench/render_scaling.py --runs 3
+The checkout is shared with engineers who edit it while a benchmark runs;
+``--from-head`` measures the committed HEAD instead (``git archive`` into a
+temporary folder put first on PYTHONPATH, for this process, the CLI and its
+agents alike).
+
+    python bench/render_scaling.py --runs 3 [--from-head]
 """
 
 import argparse
@@ -40,7 +45,30 @@ import tempfile
 import time
 from pathlib import Path
 
-SCENE = Path(__file__).resolve().parents[1] / "tests/corefarm/scenes/cornell.xml"
+ROOT = Path(__file__).resolve().parents[1]
+SCENE = ROOT / "tests/corefarm/scenes/cornell.xml"
+SNAPSHOT_ENV = "RENDER_SCALING_SNAPSHOT"
+
+
+def run_from_head(argv):
+    """Run this script again from a snapshot of HEAD; return its exit code."""
+    import shutil
+
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    tmp = tempfile.mkdtemp(prefix="render-scaling-head-")
+    try:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [tmp, os.path.join(tmp, "plugins"), *filter(None, [os.environ.get("PYTHONPATH")])]))
+        env[SNAPSHOT_ENV] = commit
+        args = [a for a in argv if a != "--from-head"]
+        return subprocess.run([sys.executable, os.path.join(tmp, "bench", "render_scaling.py"),
+                               *args], env=env).returncode
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def local_seconds(scene, size, samples, tiles):
@@ -68,9 +96,10 @@ def grid_seconds(scene, size, samples, tiles, agents):
              "--samples", str(samples), "--tiles", f"{tiles[0]}x{tiles[1]}", "--quiet",
              "--warm-up"],
             capture_output=True, text=True, timeout=1800)
-        if done.returncode != 0:
+        timed = re.search(r"tiles, ([0-9.]+) s,", done.stderr)
+        if done.returncode != 0 or not timed:
             raise SystemExit(f"corefarm render failed:\n{done.stderr}")
-        return float(re.search(r"tiles, ([0-9.]+) s,", done.stderr).group(1))
+        return float(timed.group(1))
 
 
 def _busy_seconds():
@@ -122,7 +151,17 @@ def main():
                         help="outside CPU load (cores) above which a sample is run again")
     parser.add_argument("--retries", type=int, default=2,
                         help="extra attempts for a sample disturbed by outside load")
+    parser.add_argument("--from-head", action="store_true",
+                        help="measure the committed HEAD, not the working tree")
     args = parser.parse_args()
+    if args.from_head and not os.environ.get(SNAPSHOT_ENV):
+        sys.exit(run_from_head(sys.argv[1:]))
+    import corefarm
+    import naclgrid
+
+    print(f"code: {os.environ.get(SNAPSHOT_ENV) or 'working tree'} "
+          f"(naclgrid from {Path(naclgrid.__file__).parent.parent}, "
+          f"corefarm from {Path(corefarm.__file__).parent.parent})", flush=True)
     size, tiles = (640, 480), tuple(int(n) for n in args.tiles.split("x"))
     variants = {
         "local": (local_seconds, (args.scene, size, args.samples, tiles)),
