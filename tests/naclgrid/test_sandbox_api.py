@@ -271,6 +271,36 @@ def test_public_api_and_unpooled_paths_behave_the_same(fast_calls, pool_slots):
         box.close()
 
 
+
+def test_only_tasks_with_a_fuel_budget_pay_for_fuel_metering():
+    box = Sandbox(EngineConfig(epoch_tick_seconds=0.005))
+    try:
+        app = box.load(wasm_bytes("testapps/sandboxtest"))
+        assert box.run(app, "read_chunks", b"f", files={"f": b"abc"}) == b"abc"
+        assert box._metered is None                     # no budget, no metered engine
+        out_of_fuel = failure(box, app, "loop", limits=Limits(fuel=1_000_000, seconds=60))
+        assert out_of_fuel.kind == "time_limit" and "1000000 fuel" in out_of_fuel.message
+        assert box._metered is not None
+        # The one ticker gives both engines their wall-clock deadline.
+        for fuel in (None, 10**15):
+            late = failure(box, app, "loop", limits=Limits(fuel=fuel, seconds=0.1))
+            assert late.kind == "time_limit" and "still running after 0.1 s" in late.message
+        assert box.run(app, "read_chunks", b"f", files={"f": b"abc"},
+                       limits=Limits(fuel=10**9)) == b"abc"
+    finally:
+        box.close()
+
+
+def test_fuel_budgets_are_ignored_when_fuel_is_off():
+    box = Sandbox(EngineConfig(consume_fuel=False, epoch_tick_seconds=0.005))
+    try:
+        app = box.load(wasm_bytes("testapps/sandboxtest"))
+        late = failure(box, app, "loop", limits=Limits(fuel=1000, seconds=0.1))
+        assert late.kind == "time_limit" and "still running" in late.message
+        assert box._metered is None
+    finally:
+        box.close()
+
 def test_more_tasks_than_pool_slots_wait_for_a_slot():
     box = Sandbox(EngineConfig(pool_slots=2))
     try:

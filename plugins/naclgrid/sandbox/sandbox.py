@@ -2,7 +2,9 @@
 
 One :class:`Sandbox` per process: it owns the wasmtime Engine, the Linker
 with the five ABI imports, the epoch watchdog and a cache of compiled modules
-keyed by sha256. ``run`` is thread-safe and releases the GIL while wasm runs
+keyed by sha256. Tasks with a fuel budget run on a second, fuel-metering
+engine (built, and the module compiled for it, on first use): fuel
+instruments every basic block, which the others need not pay for. ``run`` is thread-safe and releases the GIL while wasm runs
 (wasmtime-py calls through ctypes), so an agent runs N tasks at once from a
 thread pool.
 
@@ -55,6 +57,30 @@ class App:
     size: int
     # Exports _initialize (a WASI "reactor"): called once per instance.
     reactor: bool = False
+    # The bytes, and the InstancePre for the fuel-metering engine once a
+    # task with a fuel budget needed it.
+    source: bytes = field(default=b"", repr=False, compare=False)
+    metered: dict = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class _Runtime:
+    """One engine with its linker and, when pooled, its instance slots."""
+
+    engine: wasmtime.Engine
+    linker: wasmtime.Linker
+    pooled: bool
+    slots: Optional[threading.BoundedSemaphore]
+
+    @classmethod
+    def build(cls, config: EngineConfig, fuel: bool) -> "_Runtime":
+        engine, pooled = build_engine(config, fuel)
+        linker = wasmtime.Linker(engine)
+        hostcalls.define(linker)
+        # A pooled engine has a fixed number of instance slots: wait for one
+        # rather than fail a task because others hold them all.
+        slots = threading.BoundedSemaphore(config.pool_slots) if pooled else None
+        return cls(engine, linker, pooled, slots)
 
 
 @implementer(ISandbox)
@@ -62,15 +88,14 @@ class Sandbox:
     def __init__(self, engine_config: Optional[EngineConfig] = None, *, fast_calls: bool = FAST) -> None:
         self.config = engine_config or EngineConfig()
         self._fast = fast_calls
-        self.engine, self.pooled = build_engine(self.config)
-        # A pooled engine has a fixed number of instance slots: wait for one
-        # rather than fail a task because others hold them all.
-        self._slots = threading.BoundedSemaphore(self.config.pool_slots) if self.pooled else None
-        self._linker = wasmtime.Linker(self.engine)
-        hostcalls.define(self._linker)
+        self._plain = _Runtime.build(self.config, fuel=False)
+        self.engine, self.pooled = self._plain.engine, self._plain.pooled
+        self._linker = self._plain.linker
+        self._metered: Optional[_Runtime] = None
         self._watchdog = EpochWatchdog(self.engine, self.config.epoch_tick_seconds)
         self._cache: OrderedDict[str, App] = OrderedDict()
         self._lock = threading.Lock()
+        self._metered_lock = threading.Lock()
 
     # -- modules ------------------------------------------------------------
 
@@ -111,12 +136,26 @@ class Sandbox:
         except wasmtime.WasmtimeError as exc:
             raise SandboxError(BAD_MODULE, f"cannot link module: {_first_line(exc)}") from None
         app = App(sha256=sha, module=module, pre=pre, entries=shape.entries,
-                  size=len(module_bytes), reactor=shape.reactor)
+                  size=len(module_bytes), reactor=shape.reactor, source=bytes(module_bytes))
         with self._lock:
             self._cache[sha] = app
             while len(self._cache) > self.config.cached_modules:
                 self._cache.popitem(last=False)
         return app
+
+    def _metered_pre(self, app: App) -> tuple[_Runtime, wasmtime.InstancePre]:
+        """The fuel-metering runtime and ``app`` compiled for it."""
+        with self._metered_lock:
+            if self._metered is None:
+                self._metered = _Runtime.build(self.config, fuel=True)
+                self._watchdog.add(self._metered.engine)
+            runtime = self._metered
+            pre = app.metered.get("pre")
+            if pre is None:
+                # load() already validated and linked these bytes once.
+                module = wasmtime.Module(runtime.engine, app.source)
+                pre = app.metered["pre"] = runtime.linker.instantiate_pre(module)
+            return runtime, pre
 
     # -- tasks --------------------------------------------------------------
 
@@ -139,18 +178,20 @@ class Sandbox:
             raise TaskFailure(MEMORY_LIMIT, f"memory limit: an input of {len(data)} bytes "
                                             f"cannot fit the {limits.memory_bytes}-byte memory limit")
         task = hostcalls.TaskState(files, limits, log)
-        with self._slots or nullcontext():
-            store = wasmtime.Store(self.engine)
+        metered = self.config.consume_fuel and limits.fuel is not None
+        runtime, pre = self._metered_pre(app) if metered else (self._plain, app.pre)
+        with runtime.slots or nullcontext():
+            store = wasmtime.Store(runtime.engine)
             try:
                 store.set_limits(memory_size=limits.memory_bytes,
                                  table_elements=MAX_TABLE_ELEMENTS,
                                  instances=1, tables=4, memories=1)
-                if self.config.consume_fuel:
-                    store.set_fuel(limits.fuel if limits.fuel is not None else 2**63 - 1)
+                if metered:
+                    store.set_fuel(limits.fuel)
                 hostcalls.bind(task)
                 with self._watchdog.running():
                     store.set_epoch_deadline(self._watchdog.ticks_for(limits.seconds))
-                    return self._call(store, app, entry, data, task)
+                    return self._call(store, pre, app, entry, data, task)
             finally:
                 hostcalls.bind(None)
                 # Free the instance slot now, not when a traceback holding
@@ -158,10 +199,10 @@ class Sandbox:
                 store.close()
                 task.finish_log()
 
-    def _call(self, store, app, entry, data, task) -> bytes:
+    def _call(self, store, pre, app, entry, data, task) -> bytes:
         limits = task.limits
         try:
-            exports = Exports(store, app.pre.instantiate(store), self._fast)
+            exports = Exports(store, pre.instantiate(store), self._fast)
             task.memory = exports.memory(MEMORY_EXPORT)
             if app.reactor:
                 exports.func(REACTOR_INIT, results=0)()

@@ -1,8 +1,9 @@
 """Wall-clock deadlines for wasm: a thread that advances the engine's epoch.
 
 Every store sets its deadline as "N ticks after the current epoch", so one
-ticker serves any number of tasks running at once on other threads. The
-ticker sleeps while no task runs, so an idle agent costs no wakeups.
+ticker serves any number of tasks running at once on other threads, on any
+of the engines it was given. The ticker sleeps while no task runs, so an idle
+agent costs no wakeups.
 """
 
 from __future__ import annotations
@@ -20,12 +21,17 @@ class EpochWatchdog:
     def __init__(self, engine: wasmtime.Engine, tick_seconds: float = 0.01) -> None:
         if not tick_seconds > 0:
             raise ValueError("tick_seconds must be positive")
-        self._engine = engine
+        self._engines = [engine]
         self.tick_seconds = tick_seconds
         self._cond = threading.Condition()
         self._active = 0
         self._closed = False
         self._thread: threading.Thread | None = None
+
+    def add(self, engine: wasmtime.Engine) -> None:
+        """Advance ``engine``'s epoch too (a second engine of the sandbox)."""
+        with self._cond:
+            self._engines = self._engines + [engine]
 
     def ticks_for(self, seconds: float) -> int:
         """Deadline in ticks for a budget of ``seconds`` (never early: +1
@@ -59,8 +65,10 @@ class EpochWatchdog:
                     self._cond.wait()
                 if self._closed:
                     return
+                engines = self._engines
             time.sleep(self.tick_seconds)
-            self._engine.increment_epoch()
+            for engine in engines:
+                engine.increment_epoch()
 
     def close(self) -> None:
         with self._cond:
