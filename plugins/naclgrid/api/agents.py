@@ -8,8 +8,9 @@ ack and heartbeat its leases, download its files.
 import re
 
 from naclgrid.api.endpoint import ADMIN, AGENT, SUBMITTER, AGENT_ROLES, endpoint, job_id_of
-from naclgrid.api.errors import ApiError, json_response
-from naclgrid.api.jobs import decode_b64, json_list
+from naclgrid.api.errors import ApiError, batch_response, json_response, wants_frames
+from naclgrid.api.jobs import json_list
+from naclgrid.api.parsing import check_int, check_number
 from naclgrid.api.views import node_json, task_json
 from naclgrid.errors import GridError
 from naclgrid.grid.engine import MAX_ACKS_PER_CALL
@@ -25,7 +26,8 @@ _LEASE_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 def install(app):
     """Register the agent routes on the NaclgridAPI Klein app."""
 
-    @endpoint(app, "pop", ALL_ROLES)
+    @endpoint(app, "pop", ALL_ROLES, accept=("form", "multipart", "json", "frames"),
+              limit={"form": "small", "multipart": "small", "json": "batch", "frames": "batch"})
     async def pop(self, request, principal, params):
         job_id = job_id_of(params, required=False)
         owner = None
@@ -33,21 +35,34 @@ def install(app):
             if job_id is None:
                 raise ApiError("forbidden", "a submitter key may pop only with job_id of its own job", 403)
             owner = principal.user
-        node = params.text("node", max_length=64) or f"key-{principal.key_id}"
+        if params.json is not None:
+            options = pop_options_of_json(params.json)
+        else:
+            options = {
+                "node": params.text("node", max_length=64),
+                "max": params.integer("max", 1, 256, default=1),
+                "applications": applications_of(params.text("applications", max_length=4096)),
+                "wait": params.number("wait", 0, 60, default=0.0),
+            }
+        node = options.pop("node") or f"key-{principal.key_id}"
         if not _NODE_RE.match(node):
             raise ApiError("bad_request", "'node' must be 1-64 characters of A-Z a-z 0-9 _ . -")
-        tasks = await self.grid.pop(
-            node,
-            principal.user,
-            max=params.integer("max", 1, 256, default=1),
-            applications=applications_of(params),
-            job_id=job_id,
-            wait=params.number("wait", 0, 60, default=0.0),
-            owner=owner,
-        )
+        answer = {}
+        if params.json is not None and "acks" in params.json:
+            # Results travel with the agent's next pop: settled first, so
+            # their masters are woken before this poll parks.
+            answer["acks"] = await self.apply_acks(principal, params, params.json["acks"])
+        parked = self.clock.seconds()
+        tasks = await self.grid.pop(node, principal.user, job_id=job_id, owner=owner, **options)
         limits = self.settings.task_limits
         apps = self.settings.applications
-        return json_response(request, {"tasks": [task_json(t, apps, limits) for t in tasks]})
+        blobs = wants_frames(request)
+        answer["tasks"] = [task_json(t, apps, limits, blobs) for t in tasks]
+        # How long the long poll waited here: agents subtract it from their
+        # measured round trip, which sizes their prefetch.
+        if tasks and options["wait"] > 0:
+            answer["waited"] = round(self.clock.seconds() - parked, 6)
+        return batch_response(request, answer, blobs)
 
     @endpoint(app, "ack", ALL_ROLES, limit="result")
     async def ack(self, request, principal, params):
@@ -64,29 +79,9 @@ def install(app):
         outcome = await self.grid.ack(job_id, slot, lease_id, result=result, error=error)
         return json_response(request, ack_json(outcome))
 
-    @endpoint(app, "ack_many", ALL_ROLES, accept=("json",), limit="batch")
+    @endpoint(app, "ack_many", ALL_ROLES, accept=("json", "frames"), limit="batch")
     async def ack_many(self, request, principal, params):
-        items = json_list(params.json, "acks", self.max_batch_items)
-        answers, valid, where = [None] * len(items), [], []
-        owned = {}
-        for index, item in enumerate(items):
-            try:
-                lease, result, error = self.parse_ack(index, item)
-                if lease.job_id not in owned:
-                    owned[lease.job_id] = await self.owns_job(principal, lease.job_id)
-                if not owned[lease.job_id]:
-                    raise GridError(f"no job {lease.job_id}", code="no_such_job", status=404)
-            except GridError as failure:
-                answers[index] = refusal(failure)
-                continue
-            valid.append((lease.job_id, lease.slot, lease.lease_id, result, error))
-            where.append(index)
-        # One store round trip per engine-sized chunk; each item succeeds or fails alone.
-        outcomes = []
-        for first in range(0, len(valid), MAX_ACKS_PER_CALL):
-            outcomes += await self.grid.ack_many(valid[first:first + MAX_ACKS_PER_CALL])
-        for index, outcome in zip(where, outcomes):
-            answers[index] = refusal(outcome) if isinstance(outcome, GridError) else ack_json(outcome)
+        answers = await self.apply_acks(principal, params, params.json.get("acks"))
         return json_response(request, {"results": answers})
 
     @endpoint(app, "heartbeat", ALL_ROLES, accept=("json",), limit="list")
@@ -129,7 +124,38 @@ def install(app):
 
 
 class AgentHelpers:
-    """Ownership checks the agent routes share (mixed into NaclgridAPI)."""
+    """Ownership checks and ack handling the agent routes share (mixed into
+    NaclgridAPI)."""
+
+    async def apply_acks(self, principal, params, items):
+        """Per-item answers of a list of acks (``ack_many``, or riding on a
+        ``pop``): each item succeeds or fails alone."""
+        if not isinstance(items, list):
+            raise ApiError("bad_request", "the JSON body needs a list 'acks'")
+        if len(items) > self.max_batch_items:
+            raise ApiError("too_large", f"at most {self.max_batch_items} items per call", 413,
+                           limit=self.max_batch_items)
+        answers, valid, where = [None] * len(items), [], []
+        owned = {}
+        for index, item in enumerate(items):
+            try:
+                lease, result, error = self.parse_ack(params, index, item)
+                if lease.job_id not in owned:
+                    owned[lease.job_id] = await self.owns_job(principal, lease.job_id)
+                if not owned[lease.job_id]:
+                    raise GridError(f"no job {lease.job_id}", code="no_such_job", status=404)
+            except GridError as failure:
+                answers[index] = refusal(failure)
+                continue
+            valid.append((lease.job_id, lease.slot, lease.lease_id, result, error))
+            where.append(index)
+        # One store round trip per engine-sized chunk.
+        outcomes = []
+        for first in range(0, len(valid), MAX_ACKS_PER_CALL):
+            outcomes += await self.grid.ack_many(valid[first:first + MAX_ACKS_PER_CALL])
+        for index, outcome in zip(where, outcomes):
+            answers[index] = refusal(outcome) if isinstance(outcome, GridError) else ack_json(outcome)
+        return answers
 
     async def owns_job(self, principal, job_id):
         if principal.role != SUBMITTER:
@@ -153,14 +179,16 @@ class AgentHelpers:
                 return True
         return False
 
-    def parse_ack(self, index, item):
+    def parse_ack(self, params, index, item):
         if not isinstance(item, dict):
             raise ApiError("bad_request", f"acks[{index}] must be an object")
         lease = lease_of(item, f"acks[{index}]")
-        has_result, has_error = "result_b64" in item, "error" in item
+        has_result = "result_b64" in item or "result_blob" in item
+        has_error = "error" in item
         if has_result == has_error:
-            raise ApiError("bad_request", f"acks[{index}] needs exactly one of result_b64, error")
-        result = decode_b64(item["result_b64"], f"acks[{index}].result_b64") if has_result else None
+            raise ApiError("bad_request",
+                           f"acks[{index}] needs exactly one of result_b64 (result_blob), error")
+        result = params.binary(item, "result", f"acks[{index}].result") if has_result else None
         error = item.get("error")
         if has_error and (not isinstance(error, str) or len(error) > self.settings.max_error_bytes):
             raise ApiError("bad_request", f"acks[{index}].error must be a string up to "
@@ -178,8 +206,25 @@ def ack_json(outcome):
     return {"ok": True, "duplicate": True} if outcome == ACK_DUPLICATE else {"ok": True}
 
 
-def applications_of(params):
-    text = params.text("applications", max_length=4096)
+def pop_options_of_json(body):
+    """``pop``'s options from a JSON (or frames) body."""
+    node = body.get("node")
+    if node is not None and not isinstance(node, str):
+        raise ApiError("bad_request", "'node' must be a string")
+    apps = body.get("applications")
+    if isinstance(apps, list) and all(isinstance(name, str) for name in apps):
+        apps = ",".join(apps)
+    if apps is not None and (not isinstance(apps, str) or len(apps) > 4096):
+        raise ApiError("bad_request", "'applications' is a list (or comma list) of names")
+    return {
+        "node": node,
+        "max": check_int("max", body.get("max", 1), 1, 256),
+        "applications": applications_of(apps),
+        "wait": check_number("wait", body.get("wait", 0), 0, 60),
+    }
+
+
+def applications_of(text):
     if not text:
         return None
     names = [name.strip() for name in text.split(",") if name.strip()]

@@ -5,7 +5,8 @@ route at ``/fork`` whose handler receives ``(self, request, principal,
 params)``. Before the handler runs, the caller is authenticated (a Bearer key
 before the body is parsed at all; a signed request once its parameters are
 known) and its role is checked, and the body is parsed under the size limit
-named by ``limit`` (a key of ``self.body_limits``).
+named by ``limit`` (a key of ``self.body_limits``, or a dict of one such
+key per body kind).
 """
 
 import functools
@@ -34,7 +35,11 @@ def endpoint(app, name, roles, methods=("POST",), accept=("form", "multipart"), 
                 # Refuse bad keys and wrong roles before touching the body.
                 principal = await self.authenticator.bearer(authorization)
                 check_role(principal, roles)
-            params = read_params(request, self.body_limits[limit], accept)
+            if isinstance(limit, dict):  # one limit per body kind
+                limits = {kind: self.body_limits[name] for kind, name in limit.items()}
+            else:
+                limits = self.body_limits[limit]
+            params = read_params(request, limits, accept)
             if principal is None:
                 principal = await self.authenticator.authenticate(
                     name, None, params.signing_params()

@@ -10,6 +10,7 @@ import json
 from twisted.internet.defer import CancelledError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from naclgrid import frames
 from naclgrid.errors import GridError
 
 
@@ -28,6 +29,22 @@ def json_response(request, obj, status=200):
     request.setHeader(b"content-type", b"application/json")
     request.setHeader(b"cache-control", b"no-store")
     return json.dumps(obj, separators=(",", ":")).encode("utf-8")
+
+
+def batch_response(request, obj, blobs=None, status=200):
+    """JSON, or with ``blobs`` (a list) an ``application/x-naclgrid-frames``
+    body whose binary fields reference those blobs."""
+    if blobs is None:
+        return json_response(request, obj, status)
+    request.setResponseCode(status)
+    request.setHeader(b"content-type", frames.MEDIA_TYPE.encode("ascii"))
+    request.setHeader(b"cache-control", b"no-store")
+    return frames.encode(obj, blobs)
+
+
+def wants_frames(request):
+    """A list to collect blobs in if the caller accepts frames, else None."""
+    return [] if frames.accepts(request.getHeader(b"accept")) else None
 
 
 def error_body(request, status, code, message, **extra):

@@ -5,7 +5,7 @@ import binascii
 import re
 
 from naclgrid.api.endpoint import JOB_ROLES, endpoint, job_id_of, owner_filter
-from naclgrid.api.errors import ApiError, json_response
+from naclgrid.api.errors import ApiError, batch_response, json_response, wants_frames
 from naclgrid.api.views import FILE_APP_PREFIX, file_json, outcome_json
 from naclgrid.model import CANCELLED, DONE, FAILED, STOPPED
 
@@ -67,10 +67,18 @@ def install(app):
         job_id = job_id_of(params)
         entry = params.text("entry", required=True, max_length=1024)
         data = params.blob("input", self.max_input_bytes)
-        slot = await self.grid.fork(job_id, entry, data, owner=owner_filter(principal))
-        return json_response(request, {"slot": slot})
+        wait = params.number("wait", 0, 60, default=0.0)
+        owner = owner_filter(principal)
+        slot = await self.grid.fork(job_id, entry, data, owner=owner)
+        if not wait:
+            return json_response(request, {"slot": slot})
+        # Fork and wait: the result comes back in this answer when it is
+        # ready within ``wait``, saving the master a fetch round trip.
+        request.setHeader(b"x-naclgrid-slot", str(slot).encode("ascii"))
+        outcome = await self.grid.fetch(job_id, slot, wait=wait, owner=owner)
+        return fetch_answer(request, outcome, slot)
 
-    @endpoint(app, "fork_many", JOB_ROLES, accept=("json",), limit="batch")
+    @endpoint(app, "fork_many", JOB_ROLES, accept=("json", "frames"), limit="batch")
     async def fork_many(self, request, principal, params):
         job_id = job_id_of(params)
         items = json_list(params.json, "tasks", self.max_batch_items)
@@ -80,7 +88,7 @@ def install(app):
                 raise ApiError("bad_request", f"tasks[{index}] needs a string 'entry'")
             if len(item["entry"]) > 1024:
                 raise ApiError("bad_request", f"tasks[{index}].entry is longer than 1024")
-            data = decode_b64(item.get("input_b64", ""), f"tasks[{index}].input_b64")
+            data = params.binary(item, "input", f"tasks[{index}].input") or b""
             if len(data) > self.max_input_bytes:
                 raise ApiError(
                     "too_large", f"tasks[{index}] input exceeds {self.max_input_bytes} bytes", 413
@@ -97,20 +105,9 @@ def install(app):
         slot = params.integer("slot", 0, 2**53, required=True)
         wait = params.number("wait", 0, 60, default=0.0)
         outcome = await self.grid.fetch(job_id, slot, wait=wait, owner=owner_filter(principal))
-        if outcome.state == DONE:
-            request.setHeader(b"content-type", b"application/octet-stream")
-            request.setHeader(b"x-naclgrid-state", b"done")
-            return outcome.result or b""
-        if outcome.state == FAILED:
-            return json_response(request, {
-                "error": "task_failed", "message": outcome.error or "",
-                "attempts": outcome.attempts, "state": FAILED,
-            }, 422)
-        return json_response(request, {
-            "state": outcome.state, "reason": outcome.reason, "attempts": outcome.attempts,
-        }, 202)
+        return fetch_answer(request, outcome)
 
-    @endpoint(app, "fetch_many", JOB_ROLES, accept=("json",), limit="list")
+    @endpoint(app, "fetch_many", JOB_ROLES, accept=("json", "frames"), limit="list")
     async def fetch_many(self, request, principal, params):
         job_id = job_id_of(params)
         slots = json_list(params.json, "slots", self.max_batch_items)
@@ -123,7 +120,9 @@ def install(app):
         outcomes = await self.grid.wait_for_slots(
             job_id, slots, wait=wait, owner=owner_filter(principal)
         ) if slots else []
-        return json_response(request, {"results": [outcome_json(o) for o in outcomes]})
+        blobs = wants_frames(request)
+        return batch_response(request, {"results": [outcome_json(o, blobs) for o in outcomes]},
+                              blobs)
 
     @endpoint(app, "stop_job", JOB_ROLES)
     async def stop_job(self, request, principal, params):
@@ -146,6 +145,23 @@ def install(app):
             raise ApiError("forbidden", "only an admin may list another user's jobs", 403)
         statuses = await self.grid.list_jobs(owner=user or principal.user)
         return json_response(request, {"jobs": list(statuses)})
+
+
+def fetch_answer(request, outcome, slot=None):
+    """``fetch``'s answer (also ``fork`` with ``wait``, which adds ``slot``)."""
+    extra = {} if slot is None else {"slot": slot}
+    if outcome.state == DONE:
+        request.setHeader(b"content-type", b"application/octet-stream")
+        request.setHeader(b"x-naclgrid-state", b"done")
+        return outcome.result or b""
+    if outcome.state == FAILED:
+        return json_response(request, {
+            "error": "task_failed", "message": outcome.error or "",
+            "attempts": outcome.attempts, "state": FAILED, **extra,
+        }, 422)
+    return json_response(request, {
+        "state": outcome.state, "reason": outcome.reason, "attempts": outcome.attempts, **extra,
+    }, 202)
 
 
 def check_application(application, registered):

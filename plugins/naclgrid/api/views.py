@@ -28,26 +28,37 @@ def module_of(application, files, applications):
     return {"sha256": ref.sha256, "size": ref.size} if ref is not None else None
 
 
-def task_json(task, applications, limits):
-    return {
+def attach(obj, name, data, blobs):
+    """Set binary field ``name`` of ``obj``: base64 in JSON, or (``blobs``
+    is a list: a frames answer) a reference to a new blob."""
+    if blobs is None:
+        obj[name + "_b64"] = b64(data)
+    else:
+        obj[name + "_blob"] = len(blobs)
+        blobs.append(data)
+    return obj
+
+
+def task_json(task, applications, limits, blobs=None):
+    return attach({
         "job_id": task.job_id,
         "slot": task.slot,
         "entry": task.entry,
         "application": task.application,
-        "input_b64": b64(task.input),
         "lease_id": task.lease_id,
         "lease_expires": task.lease_expires,
         "attempt": task.attempt,
         "module": module_of(task.application, task.files, applications),
         "files": [file_json(ref) for ref in task.files],
         "limits": dict(limits),
-    }
+    }, "input", task.input, blobs)
 
 
-def outcome_json(outcome):
+def outcome_json(outcome, blobs=None):
     """One ``fetch_many`` entry."""
     if outcome.state == DONE:
-        return {"slot": outcome.slot, "state": DONE, "result_b64": b64(outcome.result or b"")}
+        return attach({"slot": outcome.slot, "state": DONE}, "result", outcome.result or b"",
+                      blobs)
     if outcome.state == FAILED:
         return {"slot": outcome.slot, "state": FAILED, "error": outcome.error or "",
                 "attempts": outcome.attempts}
