@@ -76,7 +76,9 @@ def test_agent_runs_and_acks_queued_tasks(env, tmp_path):
     agent.start()
     settle(env)
     assert results(env, job, [0, 1, 2]) == {0: b"A", 1: b"B", 2: b"C"}
-    assert agent.stats.done == 3 and agent.held == 0
+    # The server has every result; the verdict on the last ones comes with the
+    # answer of the pop they rode on (parked now: no more work).
+    assert agent.stats.done == 3 and agent.held <= 2 and agent.stats.lost == 0
     assert len(sandbox.loaded) == 1  # compiled once, reused
 
 
@@ -285,3 +287,66 @@ def test_a_busy_agent_batches_acks_and_an_idle_one_acks_at_once():
     busy["now"] = False
     queue.add(PendingAck("j", 3, "l", b"r"))
     assert [name for name, _ in api.calls] == ["ack_many", "ack"]
+
+
+def counting(api):
+    """Count the agent's calls by endpoint method."""
+    calls = []
+    for name in ("pop", "pop_and_ack", "ack", "ack_many"):
+        original = getattr(api, name)
+
+        def wrapper(*args, _name=name, _original=original, **kwargs):
+            calls.append(_name)
+            return _original(*args, **kwargs)
+        setattr(api, name, wrapper)
+    return calls
+
+
+def test_results_of_short_tasks_ride_on_the_next_pop(env, tmp_path):
+    agent, _ = make_agent(env, tmp_path, slots=1, prefetch=None)
+    calls = counting(agent._api)
+    agent.start()
+    settle(env, 0.5)
+    grid = submitter(env)
+    job = job_with_tasks(env, grid, [b"a"])
+    settle(env, 0.5)
+    # Tiny tasks, slow round trips: wait for a running task before popping.
+    agent._pop_seconds, agent._task_seconds = 0.005, 0.0001
+    for data in (b"b", b"c"):
+        result_of_fork = job.fork("upper", data)
+        env.stub.flush()
+        result_of(result_of_fork)
+        settle(env, 0.5)
+    assert results(env, job, [0, 1, 2]) == {0: b"A", 1: b"B", 2: b"C"}
+    assert "ack" not in calls and "ack_many" not in calls
+    assert calls.count("pop_and_ack") >= 3
+    # The last result rode on the pop now parked: its verdict comes with its answer.
+    assert agent.held == 1 and agent.stats.done == 3 and agent.stats.lost == 0
+    job_with_tasks(env, grid, [b"d"])
+    settle(env, 0.5)
+    assert agent.stats.done == 4 and agent.stats.lost == 0
+
+
+def test_results_riding_on_a_failed_pop_are_delivered_alone():
+    clock, api, settled = Clock(), ScriptedAPI(), []
+    api.answers = [[{"ok": True}, {"ok": True}]]
+    queue = AckQueue(api, clock, lambda key, ok: settled.append((key, ok)))
+    queue.add(PendingAck("j", 0, "l0", b"r"), send=False)
+    queue.add(PendingAck("j", 1, "l1", b"r"), send=False)
+    riding = queue.take_riding()
+    assert len(riding) == 2 and len(queue) == 2 and api.calls == []
+    empty = queue.when_empty()
+    assert not empty.called  # riding results are not delivered yet
+    queue.riding_failed(riding)
+    assert [name for name, _ in api.calls] == ["ack_many"]
+    assert settled == [(("j", 0), True), (("j", 1), True)] and empty.called
+    # Verdicts that do not match the batch: delivered again.
+    queue.add(PendingAck("j", 2, "l2", b"r"), send=False)
+    riding = queue.take_riding()
+    api.answers = [{"ok": True}]
+    queue.riding_answered(riding, [])
+    assert [name for name, _ in api.calls] == ["ack_many", "ack"] and len(queue) == 0
+    # And matching verdicts settle them.
+    queue.add(PendingAck("j", 3, "l3", b"r"), send=False)
+    queue.riding_answered(queue.take_riding(), [{"ok": False, "error": "stale_lease"}])
+    assert settled[-1] == (("j", 3), False) and len(queue) == 0

@@ -1,6 +1,7 @@
 """The SDK against the real REST API, over StubTreq on a Clock."""
 
 import hashlib
+import json
 
 import pytest
 from twisted.internet import error as neterror
@@ -302,3 +303,54 @@ def test_backoff_grows_with_jitter_and_resets():
     for _ in range(20):
         delay = real.next_delay()
         assert 0.5 <= delay <= 8
+
+
+def test_call_forks_and_waits_in_one_round_trip_or_computes_when_nobody_is_there(env, tmp_path):
+    grid = make_grid(env, tmp_path, compute=True)
+
+    async def scenario():
+        job = await grid.new_job("echo")
+        await job.start()
+        # No agent: fork-and-wait answers 202 after a short wait, then the
+        # master computes the task itself.
+        return await job.call("upper", b"abc", timeout=30), job
+
+    result, job = run(env, scenario(), seconds=10)
+    assert result == b"ABC" and job._slots == [0]
+
+
+class _OldServer:
+    """A transport of a server that predates frames: 415 for any frames
+    body, JSON answers, fork without wait."""
+
+    def __init__(self):
+        self.calls = []
+
+    def call(self, name, **kwargs):
+        from naclgrid.client.transport import Reply
+        from twisted.internet.defer import fail, succeed
+        from twisted.web.http_headers import Headers
+
+        self.calls.append((name, "frames" if kwargs.get("body") else
+                           "json" if kwargs.get("json") is not None else "form"))
+        if kwargs.get("body") is not None or (name == "pop" and kwargs.get("json")):
+            return fail(GridAPIError(415, "unsupported_media_type", "no", {}))
+        answers = {"fork_many": {"slots": [0, 1]}, "ack_many": {"results": [{"ok": True}]},
+                   "pop": {"tasks": [{"slot": 0, "input_b64": "eA=="}]}, "fork": {"slot": 7}}
+        body = json.dumps(answers[name]).encode()
+        return succeed(Reply(200, Headers({"content-type": ["application/json"]}), body))
+
+
+def test_an_old_server_gets_json_after_one_refused_frames_body():
+    from naclgrid.client.api import GridAPI
+
+    old = _OldServer()
+    api = GridAPI(old)
+    assert result_of(api.fork_many("J", [("e", b"a"), ("e", b"b")])) == [0, 1]
+    assert old.calls == [("fork_many", "frames"), ("fork_many", "json")] and not api.frames
+    assert result_of(api.fork_wait("J", "e", b"x", 5)) == (7, "forked", None)
+    tasks, answers = result_of(api.pop_and_ack(
+        [{"job_id": "J", "slot": 0, "lease_id": "l", "result": b"r"}], max=1))
+    assert [t["input"] for t in tasks] == [b"x"] and answers == [{"ok": True}]
+    assert old.calls[-3:] == [("pop", "json"), ("ack_many", "json"), ("pop", "form")]
+    assert not api.pop_acks

@@ -10,6 +10,9 @@ While the agent is busy (``hold()`` is true: tasks are waiting for a slot),
 a result may also wait up to ``delay`` seconds for company, which saves the
 server one request per task when tasks are short; an idle agent acks at once,
 so a lone task's round trip never waits.
+
+Results may also ride on the agent's next ``pop`` (:meth:`AckQueue.take_riding`):
+the agent hands back the server's verdicts, or the batch when the pop failed.
 """
 
 from twisted.internet.defer import Deferred, ensureDeferred
@@ -68,18 +71,57 @@ class AckQueue:
         self._delay = delay
         self._hold_items = hold_items
         self._timer = None
+        self._riding = 0
 
     def __len__(self):
-        return len(self._queue) + self._inflight
+        return len(self._queue) + self._inflight + self._riding
 
-    def add(self, item):
+    def add(self, item, send=True):
+        """Queue a result; with ``send=False`` the caller calls :meth:`kick`
+        itself (after a pop has had the chance to take it along)."""
         self._queue.append(item)
-        if self._busy:
+        if send:
+            self.kick()
+
+    def kick(self):
+        """Send what is queued now, or soon if the agent is busy."""
+        if self._busy or not self._queue:
             return  # joins the next batch
         if self._hold() and len(self._queue) < self._hold_items:
             if self._timer is None:
                 self._timer = self._clock.callLater(self._delay, self.flush)
             return
+        self.flush()
+
+    def take_riding(self):
+        """Queued results to send along with a pop (possibly none)."""
+        if not self._queue:
+            return []
+        batch = self._take()
+        self._riding += len(batch)
+        if not self._queue and self._timer is not None:
+            if self._timer.active():
+                self._timer.cancel()
+            self._timer = None
+        return batch
+
+    def riding_answered(self, batch, answers):
+        """The server's verdicts on a batch that rode on a pop."""
+        self._riding -= len(batch)
+        if len(answers) != len(batch):
+            # Not an answer for each item: deliver them again (acks are idempotent).
+            self.riding_failed(batch, counted=True)
+            return
+        self._backoff.reset()
+        self._settle(batch, answers)
+        self.kick()
+        self._check_empty()
+
+    def riding_failed(self, batch, counted=False):
+        """The pop they rode on failed: they may or may not have arrived."""
+        if not counted:
+            self._riding -= len(batch)
+        self._queue[:0] = batch
         self.flush()
 
     def flush(self):
@@ -101,11 +143,15 @@ class AckQueue:
     def when_empty(self):
         self.flush()
         waiter = Deferred()
-        if not self._queue and not self._busy:
-            waiter.callback(None)
-        else:
-            self._empty_waiters.append(waiter)
+        self._empty_waiters.append(waiter)
+        self._check_empty()
         return waiter
+
+    def _check_empty(self):
+        if not self._queue and not self._busy and not self._riding:
+            waiters, self._empty_waiters = self._empty_waiters, []
+            for waiter in waiters:
+                waiter.callback(None)
 
     async def _deliver(self):
         try:
@@ -131,10 +177,7 @@ class AckQueue:
         finally:
             self._busy = False
             self._inflight = 0
-            if not self._queue:
-                waiters, self._empty_waiters = self._empty_waiters, []
-                for waiter in waiters:
-                    waiter.callback(None)
+            self._check_empty()
 
     def _take(self):
         batch, size = [], 0

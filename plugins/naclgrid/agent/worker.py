@@ -135,6 +135,7 @@ class Agent:
     # -- popping -----------------------------------------------------------
     _popping = False
     _pop_call = None
+    _loop_dispatching = False
 
     async def _pop_loop(self):
         while not self._draining:
@@ -142,16 +143,30 @@ class Agent:
             want = capacity - self._unstarted() - self._running
             # Refill at half empty, not after every finished task: popping
             # one task per round trip would cost the server a request per task.
-            if want < max(1, capacity // 2):
+            if want < max(1, capacity // 2) or self._results_imminent():
+                self._deliver_acks()  # no pop leaves now for results to ride on
                 await self._capacity()
                 continue
             self._popping = True
             pop_started = self._clock.seconds()
-            self._pop_call = self._api.pop(max=min(want, 256), wait=self._poll_wait,
-                                           node=self.node, applications=self._applications,
-                                           retries=0)
+            riding = self._acks.take_riding()
+            for item in riding:
+                self._mark(item.key, "riding")
+            if riding:
+                self._pop_call = self._api.pop_and_ack(
+                    [item.as_dict() for item in riding], max=min(want, 256),
+                    wait=self._poll_wait, node=self.node, applications=self._applications,
+                    retries=0)
+            else:
+                self._pop_call = self._api.pop(max=min(want, 256), wait=self._poll_wait,
+                                               node=self.node, applications=self._applications,
+                                               retries=0)
             try:
                 tasks = await self._pop_call
+                if riding:
+                    tasks, answers = tasks
+                    self._acks.riding_answered(riding, answers)
+                    riding = []
             except (CancelledError, ConnectingCancelledError):
                 break  # drain() hung up the long poll (or its connection attempt)
             except GridAPIError as exc:
@@ -171,14 +186,26 @@ class Agent:
             finally:
                 self._popping = False
                 self._pop_call = None
+                if riding:  # the pop failed: those results go again, on their own
+                    for item in riding:
+                        self._mark(item.key, "acking")
+                    self._acks.riding_failed(riding)
             self._backoff.reset()
             self._server_state("ok")
+            waited = getattr(tasks, "waited", None)
             if tasks:  # an empty answer measured the long poll, not a round trip
-                self._pop_seconds = _average(self._pop_seconds,
-                                             self._clock.seconds() - pop_started)
+                # The time the server held the poll is not round trip either.
+                elapsed = self._clock.seconds() - pop_started - (waited or 0.0)
+                self._pop_seconds = _average(self._pop_seconds, max(elapsed, 0.0))
             for task in tasks:
                 self._accept(task)
-            self._dispatch()
+            # Tasks that end at once (inline) leave their results to this loop.
+            self._loop_dispatching = True
+            try:
+                self._dispatch(deliver=False)
+            finally:
+                self._loop_dispatching = False
+        self._deliver_acks()
         self._maybe_done()
 
     @property
@@ -189,6 +216,23 @@ class Agent:
             return self.slots
         per_slot = 2 * self._pop_seconds / max(self._task_seconds, 1e-4)
         return int(max(self.slots, min(256, self.slots * per_slot)))
+
+    def _deliver_acks(self):
+        if not self._queue:
+            self._acks.flush()  # nothing waits for a slot: deliver at once
+        else:
+            self._acks.kick()
+
+    def _results_imminent(self):
+        """Only running tasks, and they should end before a pop returns:
+        wait for them, so that their results ride on that pop."""
+        return (self._running > 0 and not self._queue and self._task_seconds is not None
+                and self._pop_seconds is not None and self._task_seconds < self._pop_seconds)
+
+    def _mark(self, key, state):
+        held = self._held.get(key)
+        if held is not None:
+            held.state = state
 
     async def _unreachable(self, exc):
         self._server_state("unreachable")
@@ -216,8 +260,8 @@ class Agent:
         self._queue.append(held)
         self._tune_heartbeat(held.expires - now)
 
-    def _dispatch(self):
-        if not self._queue:
+    def _dispatch(self, deliver=True):
+        if not self._queue and deliver:
             self._acks.flush()  # nothing waits for a slot: deliver at once
         while self._running < self.slots and self._queue:
             held = self._queue.popleft()
@@ -247,10 +291,13 @@ class Agent:
                                           self._clock.seconds() - held.started)
             self.stats.finished(outcome.ok)
             self._acks.add(PendingAck(held.task["job_id"], held.task["slot"], held.lease_id,
-                                      outcome.result, outcome.error))
+                                      outcome.result, outcome.error), send=False)
             self.stats.unacked = len(self._acks)
-        self._dispatch()
-        self._wake()
+        self._dispatch(deliver=False)
+        if self._capacity_waiter is not None:
+            self._wake()  # the loop pops, taking the result along, or delivers it
+        elif not self._loop_dispatching:
+            self._deliver_acks()  # a pop is out already (or none will leave)
         self._maybe_done()
         return None
 
@@ -282,7 +329,9 @@ class Agent:
 
     def _beat(self):
         now = self._clock.seconds()
-        due = [h for h in self._held.values() if now - h.renewed >= self._hb_interval * 0.9]
+        # A result riding on a parked pop has reached the server already.
+        due = [h for h in self._held.values()
+               if h.state != "riding" and now - h.renewed >= self._hb_interval * 0.9]
         if not due:
             return None
         leases = [(h.task["job_id"], h.task["slot"], h.lease_id) for h in due]

@@ -119,6 +119,9 @@ class BlockingJob:
     def fork(self, entry, input=b""):
         return self._thread.call(self.job.fork, entry, input)
 
+    def call(self, entry, input=b"", **options):
+        return self._thread.call(self.job.call, entry, input, **options)
+
     def fork_many(self, entry=None, inputs=(), *, tasks=None):
         return self._thread.call(self.job.fork_many, entry, inputs, tasks=tasks)
 

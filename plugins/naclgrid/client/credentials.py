@@ -23,6 +23,8 @@ def _key_id(key):
 class BearerKey:
     """Credentials sent as a bearer header."""
 
+    signs_body = False  # so the transport need not hash request bodies
+
     def __init__(self, key):
         _key_id(key)
         self._key = key
@@ -34,6 +36,8 @@ class BearerKey:
 
 class SignedKey:
     """Credentials sent as an HMAC signature over the parameters."""
+
+    signs_body = True
 
     def __init__(self, key):
         self._login = _key_id(key)

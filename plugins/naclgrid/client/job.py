@@ -14,6 +14,7 @@ BATCH_BYTES = 8 * 1024 * 1024
 MAX_FORK_BATCH = 10_000
 MAX_FETCH_BATCH = 1000
 FETCH_WAIT = 20
+CALL_WAIT_COMPUTING = 0.5
 # Results at least this big (on average) are fetched raw, RAW_PARALLEL at once.
 RAW_FETCH_BYTES = 64 * 1024
 RAW_PARALLEL = 4
@@ -52,6 +53,25 @@ class Job:
         answer = await self._api.fork(self.job_id, entry, bytes(input))
         self._slots.append(answer["slot"])
         return answer["slot"]
+
+    async def call(self, entry, input=b"", *, timeout=None, compute=None):
+        """Fork one task and return its result: :meth:`fork` then
+        :meth:`fetch`, in one round trip when the result is ready soon (the
+        server answers ``fork`` with the result, waiting up to a few seconds).
+        Raises :class:`TaskFailed` if it failed."""
+        compute = self.grid.compute if compute is None else compute
+        # A computing master waits briefly: if no agent takes the task it
+        # must learn that soon, to run the task itself.
+        wait = CALL_WAIT_COMPUTING if compute else FETCH_WAIT
+        if timeout is not None:
+            wait = max(0.001, min(wait, timeout))
+        slot, state, value = await self._api.fork_wait(self.job_id, entry, bytes(input), wait)
+        self._slots.append(slot)
+        if state == "done":
+            return value
+        if state == "failed":
+            raise TaskFailed(slot, value.get("message", ""), value.get("attempts"))
+        return await self.fetch(slot, timeout=timeout, compute=compute)
 
     async def fork_many(self, entry=None, inputs=(), *, tasks=None):
         """Queue many tasks at once: ``fork_many(entry, inputs)`` or

@@ -18,6 +18,7 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.web.client import RequestTransmissionFailed, ResponseFailed, ResponseNeverReceived
 
+from naclgrid import frames
 from naclgrid.client.backoff import Backoff
 from naclgrid.client.errors import GridAPIError, GridUnavailable
 from naclgrid.client.multipart import encode_multipart
@@ -50,6 +51,16 @@ class Reply:
     def json(self):
         return jsonlib.loads(self.body)
 
+    def document(self):
+        """``(obj, blobs)`` of a JSON or ``application/x-naclgrid-frames``
+        answer (``blobs`` is empty for JSON)."""
+        content_type = self.header("content-type") or b""
+        if isinstance(content_type, bytes):
+            content_type = content_type.decode("latin-1")
+        if content_type.startswith(frames.MEDIA_TYPE):
+            return frames.decode(self.body)
+        return jsonlib.loads(self.body), []
+
     def header(self, name):
         values = self.headers.getRawHeaders(name)
         return values[0] if values else None
@@ -72,25 +83,29 @@ class Transport:
         self._timeout = timeout
 
     def call(self, name, *, method="POST", query=(), form=(), files=(), json=None,
-             idempotent=False, timeout=None, retries=None):
+             idempotent=False, timeout=None, retries=None, body=None, accept=None):
         """A Deferred firing with a :class:`Reply` of status < 400 (202 too).
 
         Fails with :class:`GridAPIError` for a 4xx answer and
         :class:`GridUnavailable` when the server stayed unreachable.
         ``files`` holds ``(field, (filename, bytes))`` pairs sent as multipart.
+        ``body`` is ``(content_type, bytes)`` of a body already encoded (signed
+        like a JSON body); ``accept`` an ``Accept`` header value.
         """
         return ensureDeferred(self._call(
             name, method, list(query), list(form), list(files), json, idempotent,
             timeout if timeout is not None else self._timeout,
-            self._retries if retries is None else retries))
+            self._retries if retries is None else retries, body, accept))
 
-    async def _call(self, name, method, query, form, files, json, idempotent, timeout, retries):
+    async def _call(self, name, method, query, form, files, json, idempotent, timeout, retries,
+                    raw=None, accept=None):
         backoff = None  # made on the first failure: seeding one costs more than a call
         attempt = 0
         while True:
             attempt += 1
             try:
-                reply = await self._once(name, method, query, form, files, json, timeout)
+                reply = await self._once(name, method, query, form, files, json, timeout,
+                                         raw, accept)
             except _NOT_SENT as exc:
                 problem, retry_ok = exc, True
             except _MAYBE_SENT as exc:
@@ -107,13 +122,19 @@ class Transport:
                            name=name, problem=_describe(problem), delay=delay)
             await deferLater(self._clock, delay, lambda: None)
 
-    async def _once(self, name, method, query, form, files, json, timeout):
-        headers = {}
+    async def _once(self, name, method, query, form, files, json, timeout, raw=None,
+                    accept=None):
+        headers = {"Accept": [accept]} if accept else {}
         body = body_sha256 = None
-        if json is not None:
-            headers["Content-Type"] = ["application/json"]
-            body = jsonlib.dumps(json, separators=(",", ":")).encode("utf-8")
-            body_sha256 = hashlib.sha256(body).hexdigest()
+        if raw is not None or json is not None:
+            if raw is not None:
+                headers["Content-Type"] = [raw[0]]
+                body = raw[1]
+            else:
+                headers["Content-Type"] = ["application/json"]
+                body = jsonlib.dumps(json, separators=(",", ":")).encode("utf-8")
+            if getattr(self._credentials, "signs_body", True):
+                body_sha256 = hashlib.sha256(body).hexdigest()
         elif files:
             content_type, body = encode_multipart(form + files)
             headers["Content-Type"] = [content_type]
