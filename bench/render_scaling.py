@@ -137,7 +137,9 @@ def quiet_sample(name, function, args, max_other, retries):
         if other <= max_other:
             break
         print(f"  {name}: {seconds:.2f} s with {other:.2f} cores of other load; "
-              + ("again" if attempt < retries else "kept, flagged"), flush=True)
+              + ("again" if attempt < retries
+                 else f"none quiet: keeping {best[0]:.2f} s ({best[1]:.2f} cores), flagged"),
+              flush=True)
     return best
 
 
