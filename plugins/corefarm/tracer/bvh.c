@@ -27,16 +27,16 @@ int bvh_closest(const Scene *sc, const Ray *ray, Hit *hit) {
             }
         } else {
             uint32_t a = n->offset, b = n->offset + 1;
-            float ta = box(&sc->nodes[a], &r, ray->tmin, tmax);
-            float tb = box(&sc->nodes[b], &r, ray->tmin, tmax);
-            if (ta != INFINITY && tb != INFINITY) {
+            float ta, tb;
+            int hits = box2(&sc->nodes[a], &r, ray->tmin, tmax, &ta, &tb);
+            if (hits == 5) {
                 if (tb < ta) { uint32_t x = a; a = b; b = x; float y = ta; ta = tb; tb = y; }
                 if (sp < STACK) { stack[sp] = b; near[sp] = tb; sp++; }
                 node = a;
                 continue;
             }
-            if (ta != INFINITY) { node = a; continue; }
-            if (tb != INFINITY) { node = b; continue; }
+            if (hits == 1) { node = a; continue; }
+            if (hits == 4) { node = b; continue; }
         }
         for (;;) {
             if (sp == 0) return found;

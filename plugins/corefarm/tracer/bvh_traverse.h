@@ -65,6 +65,48 @@ static inline float box(const Node *n, const RayPre *r, float tmin, float tmax) 
 #endif
 }
 
+/* Both children of an inner node (stored side by side) at once: their entry
+ * distances in *TA and *TB (INFINITY when missed); bit 0 of the result is
+ * set when the first child is hit, bit 2 when the second is. The wasm build
+ * tests the two boxes in the same SIMD registers, which halves the
+ * horizontal reductions and leaves no scalar min/max to branch on; the
+ * distances are those of box(). */
+static inline int box2(const Node *n, const RayPre *r, float tmin, float tmax,
+                       float *ta, float *tb) {
+#ifdef __wasm_simd128__
+    v128_t alo = wasm_v128_load(n[0].lo), ahi = wasm_v128_load(n[0].hi);
+    v128_t blo = wasm_v128_load(n[1].lo), bhi = wasm_v128_load(n[1].hi);
+    /* Lane 3 of a hi load is the node's offset, an arbitrary bit pattern:
+     * replace it by x so that no lane computes with a NaN or a denormal. */
+    ahi = wasm_i32x4_shuffle(ahi, ahi, 0, 1, 2, 0);
+    bhi = wasm_i32x4_shuffle(bhi, bhi, 0, 1, 2, 0);
+    v128_t a1 = wasm_f32x4_mul(wasm_f32x4_sub(alo, r->o4), r->inv4);
+    v128_t a2 = wasm_f32x4_mul(wasm_f32x4_sub(ahi, r->o4), r->inv4);
+    v128_t b1 = wasm_f32x4_mul(wasm_f32x4_sub(blo, r->o4), r->inv4);
+    v128_t b2 = wasm_f32x4_mul(wasm_f32x4_sub(bhi, r->o4), r->inv4);
+    v128_t an = wasm_f32x4_pmin(a1, a2), af = wasm_f32x4_pmax(a1, a2);
+    v128_t bn = wasm_f32x4_pmin(b1, b2), bf = wasm_f32x4_pmax(b1, b2);
+    /* (a.x, a.y, b.x, b.y) against (a.z, a.z, b.z, b.z), then lane pairs. */
+    v128_t nr = wasm_f32x4_pmax(wasm_i32x4_shuffle(an, bn, 0, 1, 4, 5),
+                                wasm_i32x4_shuffle(an, bn, 2, 2, 6, 6));
+    v128_t fr = wasm_f32x4_pmin(wasm_i32x4_shuffle(af, bf, 0, 1, 4, 5),
+                                wasm_i32x4_shuffle(af, bf, 2, 2, 6, 6));
+    nr = wasm_f32x4_pmax(nr, wasm_i32x4_shuffle(nr, nr, 1, 0, 3, 2));
+    fr = wasm_f32x4_pmin(fr, wasm_i32x4_shuffle(fr, fr, 1, 0, 3, 2));
+    nr = wasm_f32x4_pmax(nr, wasm_f32x4_splat(tmin));
+    fr = wasm_f32x4_pmin(fr, wasm_f32x4_splat(tmax));
+    v128_t hit = wasm_f32x4_le(nr, fr);
+    nr = wasm_v128_bitselect(nr, wasm_f32x4_splat(INFINITY), hit);
+    *ta = wasm_f32x4_extract_lane(nr, 0);
+    *tb = wasm_f32x4_extract_lane(nr, 2);
+    return wasm_i32x4_bitmask(hit) & 5;
+#else
+    *ta = box(&n[0], r, tmin, tmax);
+    *tb = box(&n[1], r, tmin, tmax);
+    return (*ta != INFINITY) | (*tb != INFINITY) << 2;
+#endif
+}
+
 static inline int tri_hit(const TriGeom *g, const RayPre *r, float tmin, float tmax,
                           float *t, float *u, float *v) {
     vec3 p = vcross(r->d, g->e2);
@@ -105,16 +147,16 @@ static inline int bvh_all_hits(const Scene *sc, const Ray *ray, HitVisitor visit
             }
         } else {
             uint32_t a = n->offset, b = n->offset + 1;
-            float ta = box(&sc->nodes[a], &r, ray->tmin, ray->tmax);
-            float tb = box(&sc->nodes[b], &r, ray->tmin, ray->tmax);
-            if (ta != INFINITY && tb != INFINITY) {
+            float ta, tb;
+            int hits = box2(&sc->nodes[a], &r, ray->tmin, ray->tmax, &ta, &tb);
+            if (hits == 5) {
                 if (tb < ta) { uint32_t x = a; a = b; b = x; }
                 if (sp < STACK) stack[sp++] = b;
                 node = a;
                 continue;
             }
-            if (ta != INFINITY) { node = a; continue; }
-            if (tb != INFINITY) { node = b; continue; }
+            if (hits == 1) { node = a; continue; }
+            if (hits == 4) { node = b; continue; }
         }
         if (sp == 0) return 1;
         node = stack[--sp];
