@@ -108,6 +108,24 @@ static inline float filter_lookup(const FilterTable *ft, float x) {
     return ft->w[(int)(ax * ft->scale + 0.5f)];
 }
 
+/* One camera sample: its radiance (zero when not finite), with its alpha.
+ * Out of line, so that tile_render's loops keep their values in registers
+ * (the wasm engine spilled most of them around the inlined integrator). */
+static __attribute__((noinline)) vec3 sample_li(const Scene *sc, const Integrator *it,
+                                                float filmx, float filmy, Rng *rng,
+                                                float *alpha) {
+    const Settings *s = sc->settings;
+    Ray ray;
+    vec3 L = v3(0, 0, 0);
+    *alpha = 0.f;
+    if (camera_ray(s, filmx, filmy, rng, &ray)) L = integrator_li(it, &ray, rng, alpha);
+    if (!(L.x == L.x) || !(L.y == L.y) || !(L.z == L.z) || !isfinite(L.x + L.y + L.z)) {
+        L = v3(0, 0, 0);
+    }
+    if (s->clamp_rgb) L = v3(clampf(L.x, 0, 1), clampf(L.y, 0, 1), clampf(L.z, 0, 1));
+    return L;
+}
+
 int tile_render(const Scene *sc, const TileRequest *req, float *out, char *err, size_t errlen) {
     const Settings *s = sc->settings;
     Integrator it;
@@ -134,16 +152,10 @@ int tile_render(const Scene *sc, const TileRequest *req, float *out, char *err, 
                 float fy = (float)sy + u32_to_float(sobol2(k) ^ scr_y);
                 Rng rng;
                 rng_seed(&rng, (uint32_t)sx, (uint32_t)sy, k, seed);
-                Ray ray;
-                vec3 L = v3(0, 0, 0);
-                float alpha = 0.f;
+                float alpha;
                 float filmx = (float)(req->film_x0 + (double)fx * kx);
                 float filmy = (float)(req->film_y0 + (double)fy * ky);
-                if (camera_ray(s, filmx, filmy, &rng, &ray)) L = integrator_li(&it, &ray, &rng, &alpha);
-                if (!(L.x == L.x) || !(L.y == L.y) || !(L.z == L.z) || !isfinite(L.x + L.y + L.z)) {
-                    L = v3(0, 0, 0);
-                }
-                if (s->clamp_rgb) L = v3(clampf(L.x, 0, 1), clampf(L.y, 0, 1), clampf(L.z, 0, 1));
+                vec3 L = sample_li(sc, &it, filmx, filmy, &rng, &alpha);
                 int tx0 = (int)ceilf(fx - r - 0.5f), tx1 = (int)floorf(fx + r - 0.5f);
                 int ty0 = (int)ceilf(fy - r - 0.5f), ty1 = (int)floorf(fy + r - 0.5f);
                 if (tx0 < x0) tx0 = x0;
