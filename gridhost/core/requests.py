@@ -12,6 +12,53 @@ import io
 from twisted.web.server import Request
 
 
+# Bodies up to this size (by their Content-Length) stay in memory.
+MEMORY_BODY_BYTES = 64 * 1024 * 1024
+
+
+class MemoryBody:
+    """A request body kept as the chunks it arrived in and joined once, when
+    first read: the file methods twisted.web and apps use (append-only)."""
+
+    def __init__(self):
+        self._chunks = []
+        self._data = None
+        self._pos = 0
+
+    def write(self, data):
+        if self._data is not None:
+            self._chunks, self._data = [self._data], None
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def _whole(self):
+        if self._data is None:
+            self._data, self._chunks = b"".join(self._chunks), []
+        return self._data
+
+    def seek(self, offset, whence=0):
+        size = len(self._whole())
+        base = {0: 0, 1: self._pos, 2: size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self):
+        return self._pos
+
+    def read(self, size=-1):
+        data = self._whole()
+        end = len(data) if size is None or size < 0 else min(len(data), self._pos + size)
+        chunk = data if self._pos == 0 and end == len(data) else data[self._pos:end]
+        self._pos = max(self._pos, end)
+        return chunk
+
+    def getvalue(self):
+        return self._whole()
+
+    def close(self):
+        self._chunks, self._data = [], b""
+
+
 class BoundedRequest(Request):
     max_body = 512 * 1024 * 1024
     body_too_large = False
@@ -25,6 +72,11 @@ class BoundedRequest(Request):
     def gotLength(self, length):
         if length is not None and length > self.max_body:
             self._refuse_body()
+        elif length is not None and length <= MEMORY_BODY_BYTES:
+            # Apps read such a body whole anyway: spooling it to a temporary
+            # file (or a growing BytesIO) first cost a write and a read of
+            # every byte.
+            self.content = MemoryBody()
         else:
             super().gotLength(length)
 

@@ -30,3 +30,20 @@ def test_a_body_within_the_limit_is_kept():
     r.handleContentChunk(b"x" * 100)
     r.content.seek(0)
     assert not r.body_too_large and r.content.read() == b"x" * 100
+
+
+def test_a_known_length_body_stays_in_memory_and_reads_like_a_file():
+    from gridhost.core.requests import MemoryBody
+
+    r = request(1 << 20)
+    r.gotLength(10)
+    assert isinstance(r.content, MemoryBody)
+    for piece in (b"abc", b"defg", b"hij"):
+        r.handleContentChunk(piece)
+    assert r.content.seek(0, 2) == 10 and r.content.tell() == 10
+    r.content.seek(0)
+    assert r.content.read(4) == b"abcd" and r.content.read() == b"efghij"
+    assert r.content.read() == b"" and r.content.getvalue() == b"abcdefghij"
+    r.content.seek(0)
+    whole = r.content.read()
+    assert whole == b"abcdefghij" and r.content.read(5) == b""
