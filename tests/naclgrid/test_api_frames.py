@@ -216,3 +216,14 @@ def test_fork_and_wait(env, alice, agent):
     assert alice.post("fork", {"job_id": job_id}, data={"entry": "main"}).json() == {"slot": 2}
     reply = alice.post("fork", {"job_id": job_id}, data={"entry": "main", "wait": "99"})
     assert reply.code == 400
+
+
+def test_a_big_frames_answer_is_written_piece_by_piece(env, alice, agent):
+    job_id = alice.started_job()
+    inputs = [bytes([i]) * (1000 + i) for i in range(12)]
+    body = frames.encode({"tasks": [{"entry": "main", "input_blob": i} for i in range(12)]},
+                         inputs)
+    assert alice.post("fork_many", {"job_id": job_id}, data=body, headers=FR).code == 200
+    reply = agent.post("pop", data={"max": "12"}, headers=ACCEPT)
+    answer, blobs = framed(reply)
+    assert [blobs[t["input_blob"]] for t in answer["tasks"]] == inputs

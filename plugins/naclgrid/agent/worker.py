@@ -13,6 +13,12 @@ from naclgrid.client.errors import GridAPIError, GridError
 
 # Refusals of pop that no retry can fix: the key is wrong or lacks the role.
 FATAL_POP_ERRORS = frozenset({"unauthorized", "forbidden", "bad_request"})
+# Work kept queued per slot, at least: 10 ms tasks then come three per pop
+# instead of one (fan-out: 1.29 s -> 1.15 s for 200 of them on 2 agents),
+# and at a job's end one agent holds at most this much that another could
+# have run. Tasks longer than this still prefetch one per slot.
+PREFETCH_WINDOW = 0.06
+PREFETCH_BYTES = 8 * 1024 * 1024
 
 
 class Held:
@@ -45,8 +51,10 @@ class Agent:
     that frees finds its next task already here (tiny tasks are otherwise
     bound by one round trip each); their leases are heartbeaten like the
     others. By default (``prefetch=None``) it adapts: enough tasks to keep
-    every slot busy for about two pop round trips, from running averages of
-    both, between ``slots`` and 256. Long tasks thus prefetch one per slot
+    every slot busy for about two pop round trips (and at least
+    ``PREFETCH_WINDOW`` seconds), from running averages of both, between
+    ``slots`` and 256. Refills go out at half empty, so short tasks come a
+    few per pop rather than one. Long tasks thus prefetch one per slot
     (a job's last tasks are not hoarded by one agent), tiny ones a batch.
     """
 
@@ -65,6 +73,7 @@ class Agent:
         self._fixed_prefetch = prefetch
         self._task_seconds = None  # running averages, for the adaptive prefetch
         self._pop_seconds = None
+        self._input_bytes = None
         self._backoff = backoff or Backoff(initial=0.25, maximum=10.0)
         self._held = {}
         self._queue = deque()
@@ -214,8 +223,13 @@ class Agent:
             return self._fixed_prefetch
         if not self._task_seconds or self._pop_seconds is None:
             return self.slots
-        per_slot = 2 * self._pop_seconds / max(self._task_seconds, 1e-4)
-        return int(max(self.slots, min(256, self.slots * per_slot)))
+        ahead = max(2 * self._pop_seconds, PREFETCH_WINDOW)
+        per_slot = ahead / max(self._task_seconds, 1e-4)
+        most = 256
+        if self._input_bytes:
+            # Big inputs: a pop's answer and what waits here stay near PREFETCH_BYTES.
+            most = max(1, min(most, int(PREFETCH_BYTES / self._input_bytes)))
+        return int(max(self.slots, min(most, self.slots * per_slot)))
 
     def _deliver_acks(self):
         if not self._queue:
@@ -255,6 +269,8 @@ class Agent:
     # -- running -----------------------------------------------------------
     def _accept(self, task):
         now = self._clock.seconds()
+        size = len(task.get("input") or task.get("input_b64") or b"")
+        self._input_bytes = _average(self._input_bytes, size)
         held = Held(task, now)
         self._held[held.key] = held
         self._queue.append(held)

@@ -39,7 +39,15 @@ def batch_response(request, obj, blobs=None, status=200):
     request.setResponseCode(status)
     request.setHeader(b"content-type", frames.MEDIA_TYPE.encode("ascii"))
     request.setHeader(b"cache-control", b"no-store")
-    return frames.encode(obj, blobs)
+    parts = frames.encode_parts(obj, blobs)
+    if len(parts) < 8:
+        return b"".join(parts)
+    # Written piece by piece (with the length up front): the transport
+    # queues them without a copy, where one joined body would be a copy more.
+    request.setHeader(b"content-length", str(sum(len(part) for part in parts)).encode("ascii"))
+    for part in parts:
+        request.write(part)
+    return b""
 
 
 def wants_frames(request):

@@ -88,12 +88,18 @@ class GridAPI:
         if self.frames:
             items = [{"entry": entry, "input_blob": index}
                      for index, (entry, _) in enumerate(tasks)]
-            body = frames.encode({"tasks": items}, [data for _, data in tasks])
+            body = self._frames_body({"tasks": items}, [data for _, data in tasks])
             answer = await self._framed("fork_many", query, body)
             if answer is not None:
                 return answer["slots"]
         body = {"tasks": [{"entry": entry, "input_b64": b64(data)} for entry, data in tasks]}
         return (await self._json("fork_many", query=query, json=body))["slots"]
+
+    def _frames_body(self, obj, blobs):
+        """A frames body: pieces when the HTTP client sends a list of them
+        (no copy of the blobs), else joined bytes."""
+        parts = frames.encode_parts(obj, blobs)
+        return parts if getattr(self.transport, "takes_parts", False) else b"".join(parts)
 
     async def _framed(self, name, query, body, **kwargs):
         """Send a frames body; the decoded answer, or None when this server
@@ -188,7 +194,7 @@ class GridAPI:
             try:
                 if self.frames:
                     body["acks"], blobs = _ack_items(acks, [])
-                    raw = (FRAMES, frames.encode(body, blobs))
+                    raw = (FRAMES, self._frames_body(body, blobs))
                     reply = await self.transport.call("pop", body=raw, accept=FRAMES,
                                                       timeout=wait + 30, retries=retries)
                 else:
@@ -228,7 +234,7 @@ class GridAPI:
     async def _ack_many(self, acks):
         if self.frames:
             items, blobs = _ack_items(acks, [])
-            answer = await self._framed("ack_many", [], frames.encode({"acks": items}, blobs),
+            answer = await self._framed("ack_many", [], self._frames_body({"acks": items}, blobs),
                                         idempotent=True)
             if answer is not None:
                 return answer["results"]

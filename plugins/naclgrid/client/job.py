@@ -15,7 +15,8 @@ MAX_FORK_BATCH = 10_000
 MAX_FETCH_BATCH = 1000
 FETCH_WAIT = 20
 CALL_WAIT_COMPUTING = 0.5
-# Results at least this big (on average) are fetched raw, RAW_PARALLEL at once.
+# Results at least this big (on average) are fetched raw, RAW_PARALLEL at
+# once, from a server that cannot send frames (base64 in JSON costs more).
 RAW_FETCH_BYTES = 64 * 1024
 RAW_PARALLEL = 4
 
@@ -151,8 +152,10 @@ class Job:
                         reasons.add(item.get("reason"))
                 done_now = sum(1 for slot in batch if slot in results)
                 if done_now:
-                    chunk = _next_chunk(got / done_now)
-                    raw = got / done_now >= RAW_FETCH_BYTES
+                    framed = self._api.frames
+                    chunk = _next_chunk(got / done_now, framed)
+                    # Frames carry results raw already; base64 JSON does not.
+                    raw = not framed and got / done_now >= RAW_FETCH_BYTES
                 pending = [slot for slot in pending if slot not in results]
                 if "job_not_started" in reasons:
                     raise GridError(f"job {self.job_id} is not started: call start() first")
@@ -223,6 +226,6 @@ def _batches(tasks):
         yield batch
 
 
-def _next_chunk(mean_result_bytes):
-    per = max(64, mean_result_bytes * 4 // 3)
+def _next_chunk(mean_result_bytes, framed=False):
+    per = max(64, mean_result_bytes if framed else mean_result_bytes * 4 // 3)
     return int(max(1, min(MAX_FETCH_BATCH, BATCH_BYTES // per)))

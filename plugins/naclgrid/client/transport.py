@@ -82,6 +82,11 @@ class Transport:
         self._backoff_factory = backoff_factory or (lambda: Backoff(initial=0.25, maximum=5.0))
         self._timeout = timeout
 
+    @property
+    def takes_parts(self):
+        """May ``body`` be a list of pieces? (Only for an ``http`` that says so.)"""
+        return getattr(self._http, "takes_parts", False)
+
     def call(self, name, *, method="POST", query=(), form=(), files=(), json=None,
              idempotent=False, timeout=None, retries=None, body=None, accept=None):
         """A Deferred firing with a :class:`Reply` of status < 400 (202 too).
@@ -89,8 +94,10 @@ class Transport:
         Fails with :class:`GridAPIError` for a 4xx answer and
         :class:`GridUnavailable` when the server stayed unreachable.
         ``files`` holds ``(field, (filename, bytes))`` pairs sent as multipart.
-        ``body`` is ``(content_type, bytes)`` of a body already encoded (signed
-        like a JSON body); ``accept`` an ``Accept`` header value.
+        ``body`` is ``(content_type, bytes or list of bytes)`` of a body
+        already encoded (signed like a JSON body); ``accept`` an ``Accept``
+        header value. A list of pieces needs an ``http`` that takes one
+        (the default :class:`AgentHTTP`); treq wants bytes.
         """
         return ensureDeferred(self._call(
             name, method, list(query), list(form), list(files), json, idempotent,
@@ -129,12 +136,15 @@ class Transport:
         if raw is not None or json is not None:
             if raw is not None:
                 headers["Content-Type"] = [raw[0]]
-                body = raw[1]
+                body = raw[1]  # bytes, or a list of pieces (see http.BytesProducer)
             else:
                 headers["Content-Type"] = ["application/json"]
                 body = jsonlib.dumps(json, separators=(",", ":")).encode("utf-8")
             if getattr(self._credentials, "signs_body", True):
-                body_sha256 = hashlib.sha256(body).hexdigest()
+                digest = hashlib.sha256()
+                for part in body if isinstance(body, list) else [body]:
+                    digest.update(part)
+                body_sha256 = digest.hexdigest()
         elif files:
             content_type, body = encode_multipart(form + files)
             headers["Content-Type"] = [content_type]
