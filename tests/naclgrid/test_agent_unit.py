@@ -355,3 +355,34 @@ def test_results_riding_on_a_failed_pop_are_delivered_alone():
     queue.add(PendingAck("j", 3, "l3", b"r"), send=False)
     queue.riding_answered(queue.take_riding(), [{"ok": False, "error": "stale_lease"}])
     assert settled[-1] == (("j", 3), False) and len(queue) == 0
+
+
+def test_tiny_tasks_run_several_per_trip_to_a_thread(env, tmp_path):
+    agent, sandbox = make_agent(env, tmp_path, slots=1, prefetch=8)
+    trips = []
+    run_many = agent._executor.run_many
+    agent._executor.run_many = lambda tasks: trips.append(len(tasks)) or run_many(tasks)
+    agent._task_seconds = 0.0001  # measured: tiny
+    job = job_with_tasks(env, submitter(env), [b"a", b"b", b"c", b"d", b"e"])
+    agent.start()
+    settle(env)
+    assert results(env, job, range(5)) == {0: b"A", 1: b"B", 2: b"C", 3: b"D", 4: b"E"}
+    assert trips and max(trips) > 1  # several tasks in one trip
+    assert agent.stats.done == 5 and agent.stats.lost == 0
+
+
+def test_a_batch_keeps_each_tasks_own_outcome(tmp_path):
+    from naclgrid.client.executor import TaskExecutor
+    from naclgrid.client.filecache import FileCache
+
+    import hashlib
+
+    code = b"\0asm module"
+    cache = FileCache(tmp_path / "c", lambda sha: succeed(code))
+    executor = TaskExecutor(cache, InlineThreads(), sandbox=FakeSandbox())
+    module = {"sha256": hashlib.sha256(code).hexdigest(), "size": len(code)}
+    tasks = [{"entry": entry, "input": b"x", "module": module}
+             for entry in ("upper", "explode", "upper")]
+    outcomes = result_of(executor.run_many(tasks))
+    assert [o.result for o in outcomes] == [b"X", None, b"X"]
+    assert "boom" in outcomes[1].error

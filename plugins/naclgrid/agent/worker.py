@@ -19,6 +19,9 @@ FATAL_POP_ERRORS = frozenset({"unauthorized", "forbidden", "bad_request"})
 # have run. Tasks longer than this still prefetch one per slot.
 PREFETCH_WINDOW = 0.06
 PREFETCH_BYTES = 8 * 1024 * 1024
+# Tiny tasks go to a slot's thread several at a time, about this long a batch.
+BATCH_SECONDS = 0.004
+MAX_BATCH = 64
 
 
 class Held:
@@ -77,7 +80,8 @@ class Agent:
         self._backoff = backoff or Backoff(initial=0.25, maximum=10.0)
         self._held = {}
         self._queue = deque()
-        self._running = 0
+        self._running = 0  # slots in use
+        self._active = 0   # tasks running (a slot may run a batch of tiny ones)
         self._draining = False
         self._capacity_waiter = None
         self._done = Deferred()
@@ -149,7 +153,7 @@ class Agent:
     async def _pop_loop(self):
         while not self._draining:
             capacity = self.slots + self.prefetch
-            want = capacity - self._unstarted() - self._running
+            want = capacity - self._unstarted() - self._active
             # Refill at half empty, not after every finished task: popping
             # one task per round trip would cost the server a request per task.
             if want < max(1, capacity // 2) or self._results_imminent():
@@ -280,19 +284,53 @@ class Agent:
         if not self._queue and deliver:
             self._acks.flush()  # nothing waits for a slot: deliver at once
         while self._running < self.slots and self._queue:
-            held = self._queue.popleft()
-            if held.key not in self._held:  # its lease was lost while it waited
+            batch = []
+            while self._queue and len(batch) < self._batch_size():
+                held = self._queue.popleft()
+                if held.key not in self._held:  # its lease was lost while it waited
+                    continue
+                held.state = "running"
+                held.started = self._clock.seconds()
+                batch.append(held)
+            if not batch:
                 continue
-            held.state = "running"
-            held.started = self._clock.seconds()
             self._running += 1
+            self._active += len(batch)
             self.stats.running = self._running
-            self.stats.current_job = held.task["job_id"]
-            self._executor.run(held.task).addBoth(self._ran, held)
+            self.stats.current_job = batch[-1].task["job_id"]
+            if len(batch) == 1:
+                self._executor.run(batch[0].task).addBoth(self._ran, batch)
+            else:
+                self._executor.run_many([h.task for h in batch]).addBoth(self._ran, batch)
 
-    def _ran(self, outcome, held):
+    def _batch_size(self):
+        """Tasks run per trip to a slot's thread: several when they are tiny
+        (about BATCH_SECONDS of them, and never more than the queue spread
+        over the slots), else one."""
+        seconds = self._task_seconds
+        if seconds is None or seconds * 2 > BATCH_SECONDS:
+            return 1
+        fair = -(-len(self._queue) // self.slots)  # a share of the queue per slot
+        return max(1, min(MAX_BATCH, int(BATCH_SECONDS / max(seconds, 1e-5)), fair))
+
+    def _ran(self, outcomes, batch):
         self._running -= 1
+        self._active -= len(batch)
         self.stats.running = self._running
+        if not isinstance(outcomes, list):
+            outcomes = [outcomes] * len(batch)  # one task, or a batch that failed whole
+        now = self._clock.seconds()
+        for outcome, held in zip(outcomes, batch):
+            self._finished(outcome, held, (now - held.started) / len(batch))
+        self._dispatch(deliver=False)
+        if self._capacity_waiter is not None:
+            self._wake()  # the loop pops, taking the result along, or delivers it
+        elif not self._loop_dispatching:
+            self._deliver_acks()  # a pop is out already (or none will leave)
+        self._maybe_done()
+        return None
+
+    def _finished(self, outcome, held, seconds):
         if held.key not in self._held or self._held[held.key] is not held:
             pass  # lease lost meanwhile: nobody wants this result
         elif not hasattr(outcome, "ok"):
@@ -303,19 +341,11 @@ class Agent:
             del self._held[held.key]
         else:
             held.state = "acking"
-            self._task_seconds = _average(self._task_seconds,
-                                          self._clock.seconds() - held.started)
+            self._task_seconds = _average(self._task_seconds, seconds)
             self.stats.finished(outcome.ok)
             self._acks.add(PendingAck(held.task["job_id"], held.task["slot"], held.lease_id,
                                       outcome.result, outcome.error), send=False)
             self.stats.unacked = len(self._acks)
-        self._dispatch(deliver=False)
-        if self._capacity_waiter is not None:
-            self._wake()  # the loop pops, taking the result along, or delivers it
-        elif not self._loop_dispatching:
-            self._deliver_acks()  # a pop is out already (or none will leave)
-        self._maybe_done()
-        return None
 
     def _settled(self, key, accepted):
         self._held.pop(key, None)
