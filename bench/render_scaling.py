@@ -14,8 +14,10 @@ Prints, for one 640x480 scene split into the same tiles:
   local baseline likewise compiles the module before its clock starts.
 
 Speedup = time(1 agent) / time(2 agents) (issue target >= 1.8); distribution
-overhead = time(1 agent) / time(local) - 1 (target <= 10 %). Medians of
-``--runs`` runs, alternated so that machine noise hits every variant alike.
+overhead = time(1 agent) / time(local) - 1 (target <= 10 %), from the medians
+of ``--runs`` runs; each run's own ratios are printed too. The variants
+alternate, in reverse order every other run, so that machine noise and drift
+hit every variant alike.
 
 Two agents on a two-core machine have no core to spare: any other process
 running meanwhile (a test suite, a build) slows the 2-agent render and, less,
@@ -177,15 +179,22 @@ def main():
     times = {k: [] for k in variants}
     quiet = {k: [] for k in variants}
     for run in range(args.runs):
-        line = []
-        for name, (function, fargs) in variants.items():
+        line = {}
+        # Every other run in reverse order, so that a drift of the machine's
+        # speed within a run (seen: +-10 % over a minute with no visible
+        # load: a shared host) does not always favour the same variant.
+        order = list(variants) if run % 2 == 0 else list(reversed(variants))
+        for name in order:
+            function, fargs = variants[name]
             seconds, other = quiet_sample(name, function, fargs, args.max_other, args.retries)
             times[name].append(seconds)
             if other <= args.max_other:
                 quiet[name].append(seconds)
-            line.append(f"{name} {seconds:.2f} s (other load {other:.2f}"
-                        + (")" if other <= args.max_other else ", flagged)"))
-        print(f"run {run + 1}: " + ", ".join(line), flush=True)
+            line[name] = (f"{name} {seconds:.2f} s (other load {other:.2f}"
+                          + (")" if other <= args.max_other else ", flagged)"))
+        one, two, local = (times[k][-1] for k in ("grid, 1 agent", "grid, 2 agents", "local"))
+        print(f"run {run + 1}: " + ", ".join(line[k] for k in variants)
+              + f"; speedup {one / two:.2f}x, overhead {100 * (one / local - 1):+.1f} %", flush=True)
     flagged = sum(len(times[k]) - len(quiet[k]) for k in variants)
     print(f"\n{args.scene.name} at {size[0]}x{size[1]}, {args.samples} spp, {tiles[0]}x{tiles[1]} tiles,"
           f" medians of {args.runs}" + (f" ({flagged} sample(s) disturbed by other load)" if flagged
