@@ -269,6 +269,8 @@ def test_prefetch_adapts_to_task_length(env, tmp_path):
     assert agent.prefetch == 256  # bounded by what one pop may ask for
     agent._input_bytes = 1024 * 1024  # big inputs: about 8 MiB waiting here, not 256 MiB
     assert agent.prefetch == 8
+    agent._input_bytes = 1e-320  # empty inputs after a few bytes: the average decays
+    assert agent.prefetch == 256
     agent._input_bytes = None
     agent._task_seconds = 2.0  # long tasks: no hoarding
     assert agent.prefetch == 2

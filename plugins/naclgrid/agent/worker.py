@@ -230,9 +230,9 @@ class Agent:
         ahead = max(2 * self._pop_seconds, PREFETCH_WINDOW)
         per_slot = ahead / max(self._task_seconds, 1e-4)
         most = 256
-        if self._input_bytes:
+        if self._input_bytes and self._input_bytes * most > PREFETCH_BYTES:
             # Big inputs: a pop's answer and what waits here stay near PREFETCH_BYTES.
-            most = max(1, min(most, int(PREFETCH_BYTES / self._input_bytes)))
+            most = max(1, int(PREFETCH_BYTES / self._input_bytes))
         return int(max(self.slots, min(most, self.slots * per_slot)))
 
     def _deliver_acks(self):
