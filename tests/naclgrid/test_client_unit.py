@@ -354,3 +354,25 @@ def test_an_old_server_gets_json_after_one_refused_frames_body():
     assert [t["input"] for t in tasks] == [b"x"] and answers == [{"ok": True}]
     assert old.calls[-3:] == [("pop", "json"), ("ack_many", "json"), ("pop", "form")]
     assert not api.pop_acks
+
+
+def test_a_signed_agent_pops_with_riding_acks_in_frames(env, tmp_path):
+    master = make_grid(env, tmp_path)
+    agent_key, _record = result_of(env.keys.create("agent", "farm"))
+    agent = Grid(BASE + "/", agent_key, reactor=env.clock, http=env.stub, scheme="hmac").api
+
+    async def scenario():
+        job = await master.new_job("echo")
+        await job.start()
+        await job.fork_many("echo", [b"a", b"b"])
+        first = (await agent.pop(max=1))[0]
+        ack = {"job_id": job.job_id, "slot": first["slot"], "lease_id": first["lease_id"],
+               "result": first["input"] + b"!"}
+        tasks, answers = await agent.pop_and_ack([ack], max=1)
+        return job, first, tasks, answers
+
+    job, first, tasks, answers = run(env, scenario())
+    assert agent.frames and agent.pop_acks  # the server took both
+    assert answers == [{"ok": True}] and [t["input"] for t in tasks] == [b"b"]
+    results = run(env, master.api.fetch_many(job.job_id, [first["slot"]]))
+    assert results[0]["result"] == b"a!"
