@@ -38,10 +38,11 @@ int bvh_closest(const Scene *sc, const Ray *ray, Hit *hit) {
             if (hits == 1) { node = a; continue; }
             if (hits == 4) { node = b; continue; }
         }
-        for (;;) {
-            if (sp == 0) return found;
-            sp--;
-            if (near[sp] <= tmax) { node = stack[sp]; break; }
-        }
+        /* Skip the entries farther than the closest hit so far, then pop.
+         * Written so that the common pop enters no loop: wasm engines check
+         * their interruption deadline on every loop entry. */
+        while (sp > 0 && near[sp - 1] > tmax) sp--;
+        if (sp == 0) return found;
+        node = stack[--sp];
     }
 }
