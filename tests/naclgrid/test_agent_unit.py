@@ -388,3 +388,27 @@ def test_a_batch_keeps_each_tasks_own_outcome(tmp_path):
     outcomes = result_of(executor.run_many(tasks))
     assert [o.result for o in outcomes] == [b"X", None, b"X"]
     assert "boom" in outcomes[1].error
+
+
+def test_a_long_task_among_tiny_ones_does_not_keep_a_free_slot_idle(env, tmp_path):
+    threads = InlineThreads(manual=True)
+    agent, _ = make_agent(env, tmp_path, threads=threads, slots=2, prefetch=None)
+    agent.start()
+    settle(env)
+    # Measured so far: tiny tasks, slow pops. A running task should then end
+    # sooner than a pop returns, so the agent waits for it before it pops...
+    agent._task_seconds, agent._pop_seconds = 0.001, 0.2
+    job = job_with_tasks(env, submitter(env), [b"long"])
+    env.advance(0.01)
+    threads.release()  # the module load; the task now runs (held by the test)
+    env.advance(0.01)
+    assert len(threads.pending) == 1 and agent.stats.running == 1
+    second = job_with_tasks(env, submitter(env), [b"next"])
+    env.advance(0.01)
+    assert agent.stats.running == 1  # waiting for the running task's result
+    # ...but only while that is plausible: then the free slot gets the new task.
+    settle(env, 1.0)
+    assert agent.stats.running == 2 and len(threads.pending) == 2
+    threads.release()
+    settle(env)
+    assert results(env, job, [0]) == {0: b"LONG"} and results(env, second, [0]) == {0: b"NEXT"}

@@ -149,6 +149,7 @@ class Agent:
     _popping = False
     _pop_call = None
     _loop_dispatching = False
+    _capacity_timer = None
 
     async def _pop_loop(self):
         while not self._draining:
@@ -156,9 +157,15 @@ class Agent:
             want = capacity - self._unstarted() - self._active
             # Refill at half empty, not after every finished task: popping
             # one task per round trip would cost the server a request per task.
-            if want < max(1, capacity // 2) or self._results_imminent():
+            if want < max(1, capacity // 2):
                 self._deliver_acks()  # no pop leaves now for results to ride on
                 await self._capacity()
+                continue
+            if self._results_imminent():
+                # Wait for them, but not longer than a pop would take: a task
+                # of a new, longer kind must not keep free slots idle.
+                self._deliver_acks()
+                await self._capacity(limit=2 * self._pop_seconds)
                 continue
             self._popping = True
             pop_started = self._clock.seconds()
@@ -243,9 +250,15 @@ class Agent:
 
     def _results_imminent(self):
         """Only running tasks, and they should end before a pop returns:
-        wait for them, so that their results ride on that pop."""
-        return (self._running > 0 and not self._queue and self._task_seconds is not None
-                and self._pop_seconds is not None and self._task_seconds < self._pop_seconds)
+        wait for them, so that their results ride on that pop. Not when one
+        of them has run longer than a pop takes already (tasks of a new,
+        longer kind than the average says)."""
+        if not (self._running > 0 and not self._queue and self._task_seconds is not None
+                and self._pop_seconds is not None and self._task_seconds < self._pop_seconds):
+            return False
+        now = self._clock.seconds()
+        return all(now - held.started < self._pop_seconds for held in self._held.values()
+                   if held.state == "running")
 
     def _mark(self, key, state):
         held = self._held.get(key)
@@ -258,11 +271,16 @@ class Agent:
         self.log.info("pop failed ({error}); retry in {delay:.1f}s", error=exc, delay=delay)
         await deferLater(self._clock, delay, lambda: None)
 
-    def _capacity(self):
+    def _capacity(self, limit=None):
         self._capacity_waiter = Deferred()
+        if limit is not None:
+            self._capacity_timer = self._clock.callLater(max(limit, 0.001), self._wake)
         return self._capacity_waiter
 
     def _wake(self):
+        timer, self._capacity_timer = self._capacity_timer, None
+        if timer is not None and timer.active():
+            timer.cancel()
         waiter, self._capacity_waiter = self._capacity_waiter, None
         if waiter is not None:
             waiter.callback(None)
