@@ -22,6 +22,9 @@ PREFETCH_BYTES = 8 * 1024 * 1024
 # Tiny tasks go to a slot's thread several at a time, about this long a batch.
 BATCH_SECONDS = 0.004
 MAX_BATCH = 64
+# How long, at least, the agent waits for an imminent result before it pops
+# without it (a free slot idles at most this long for a longer task).
+IMMINENT_FLOOR = 0.01
 
 
 class Held:
@@ -165,7 +168,7 @@ class Agent:
                 # Wait for them, but not longer than a pop would take: a task
                 # of a new, longer kind must not keep free slots idle.
                 self._deliver_acks()
-                await self._capacity(limit=2 * self._pop_seconds)
+                await self._capacity(limit=self._imminent_window())
                 continue
             self._popping = True
             pop_started = self._clock.seconds()
@@ -251,14 +254,20 @@ class Agent:
     def _results_imminent(self):
         """Only running tasks, and they should end before a pop returns:
         wait for them, so that their results ride on that pop. Not when one
-        of them has run longer than a pop takes already (tasks of a new,
-        longer kind than the average says)."""
+        of them has run longer than that already (tasks of a new, longer
+        kind than the average says)."""
         if not (self._running > 0 and not self._queue and self._task_seconds is not None
                 and self._pop_seconds is not None and self._task_seconds < self._pop_seconds):
             return False
-        now = self._clock.seconds()
-        return all(now - held.started < self._pop_seconds for held in self._held.values()
+        now, window = self._clock.seconds(), self._imminent_window()
+        return all(now - held.started < window for held in self._held.values()
                    if held.state == "running")
+
+    def _imminent_window(self):
+        # Two pop round trips, and never less than IMMINENT_FLOOR: a round
+        # trip measured at a fraction of a millisecond would otherwise give
+        # up on a tiny task's result just before it comes (latency +1 ms).
+        return max(2 * self._pop_seconds, IMMINENT_FLOOR)
 
     def _mark(self, key, state):
         held = self._held.get(key)
