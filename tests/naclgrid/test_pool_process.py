@@ -66,8 +66,15 @@ async def test_pool_starts_agents_for_queued_work_and_drains_them_when_idle(reac
         await job.fork_many("echo", [b"%d" % i for i in range(40)])
         await until(reactor, lambda: len(launcher.agents) == 2, 30, "two pool agents")
         assert await job.gather(timeout=120) == [b"%d" % i for i in range(40)]
-        nodes = await engine.nodes()
-        assert {n.node for n in nodes} >= {a.name for a in launcher.agents}
+        # Both agents poll this server. Tiny tasks may all be done before the
+        # second one's first pop, so give it the time to start.
+        names = {a.name for a in launcher.agents}
+        for _ in range(300):
+            nodes = {n.node for n in await engine.nodes()}
+            if nodes >= names:
+                break
+            await sleep(reactor, 0.1)
+        assert nodes >= names
         children = list(launcher.agents)
         await until(reactor, lambda: launcher.agents == [], 60, "the idle agents to exit")
         codes = [await child.exited for child in children]
