@@ -1,4 +1,4 @@
-"""The API's own multipart/form-data parser (naclgrid.api.parsing._multipart)."""
+"""The API's multipart/form-data bodies (naclgrid.api.parsing._multipart, on the multipart library): binary safe, malformed bodies are 400s, limits hold."""
 
 import io
 
