@@ -10,6 +10,7 @@ may SIGKILL and restart on the same dir.
 import pytest
 import pytest_twisted
 from gridhost.testing import RedisServer
+from tests.naclgrid.api_support import ApiEnv
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
@@ -72,3 +73,20 @@ def store(request):
     store = request.getfixturevalue("redis_store_factory")()
     pytest_twisted.blockon(store.start())
     return store
+
+
+# The REST API in-process (ApiEnv: memory store, Clock, StubTreq), with a
+# submitter and an agent key; a module may override ``env`` with other limits.
+@pytest.fixture
+def env():
+    return ApiEnv()
+
+
+@pytest.fixture
+def alice(env):
+    return env.client("submitter", "alice")
+
+
+@pytest.fixture
+def agent(env):
+    return env.client("agent", "farm")

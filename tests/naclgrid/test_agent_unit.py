@@ -2,7 +2,6 @@
 
 import io
 
-import pytest
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
 
@@ -18,12 +17,7 @@ from naclgrid.client.executor import TaskExecutor
 from naclgrid.client.filecache import FileCache
 from naclgrid.client.transport import Transport
 from tests.naclgrid.agent_support import FakeSandbox, InlineThreads
-from tests.naclgrid.api_support import BASE, ApiEnv, result_of
-
-
-@pytest.fixture
-def env():
-    return ApiEnv()
+from tests.naclgrid.api_support import BASE, result_of
 
 
 def new_key(env, role, user=None):

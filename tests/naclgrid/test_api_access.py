@@ -5,14 +5,9 @@ import hashlib
 
 import pytest
 
-from tests.naclgrid.api_support import ApiEnv, result_of
+from tests.naclgrid.api_support import result_of
 
 SECRET_FILE = b"alice's private scene"
-
-
-@pytest.fixture
-def env():
-    return ApiEnv()
 
 
 @pytest.fixture

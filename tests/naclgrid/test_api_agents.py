@@ -2,24 +2,7 @@
 
 import hashlib
 
-import pytest
-
-from tests.naclgrid.api_support import ECHO, ECHO_WASM, ApiEnv
-
-
-@pytest.fixture
-def env():
-    return ApiEnv()
-
-
-@pytest.fixture
-def alice(env):
-    return env.client("submitter", "alice")
-
-
-@pytest.fixture
-def agent(env):
-    return env.client("agent", "farm")
+from tests.naclgrid.api_support import ECHO, ECHO_WASM
 
 
 def forked(alice, count, **job_fields):

@@ -15,11 +15,6 @@ def env():
                                 max_active_jobs_per_user=2, max_tasks_per_job=3))
 
 
-@pytest.fixture
-def alice(env):
-    return env.client("submitter", "alice")
-
-
 def test_unknown_endpoint_is_json_404(alice):
     reply = alice.post("no_such_endpoint")
     assert reply.code == 404 and reply.json()["error"] == "not_found"

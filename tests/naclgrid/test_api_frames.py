@@ -14,21 +14,6 @@ FR = {"Content-Type": frames.MEDIA_TYPE}
 ACCEPT = {"Accept": frames.MEDIA_TYPE}
 
 
-@pytest.fixture
-def env():
-    return ApiEnv()
-
-
-@pytest.fixture
-def alice(env):
-    return env.client("submitter", "alice")
-
-
-@pytest.fixture
-def agent(env):
-    return env.client("agent", "farm")
-
-
 def framed(reply):
     assert reply.header("content-type") == frames.MEDIA_TYPE, reply
     return frames.decode(reply.body)

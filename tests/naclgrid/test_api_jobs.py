@@ -15,16 +15,6 @@ def env(request):
     return ApiEnv(twisted_parses_forms=request.param)
 
 
-@pytest.fixture
-def alice(env):
-    return env.client("submitter", "alice")
-
-
-@pytest.fixture
-def agent(env):
-    return env.client("agent", "farm")
-
-
 def test_new_job_returns_both_id_keys(alice):
     reply = alice.post("new_job", data={"application": "echo", "priority": "5"})
     assert reply.code == 200

@@ -8,12 +8,7 @@ import pytest
 
 from naclgrid.auth import parse_key
 from naclgrid.auth.signing import sign
-from tests.naclgrid.api_support import ApiEnv, result_of
-
-
-@pytest.fixture
-def env():
-    return ApiEnv()
+from tests.naclgrid.api_support import result_of
 
 
 @pytest.fixture

@@ -16,12 +16,7 @@ from naclgrid.client.filecache import FileCache
 from naclgrid.client.multipart import encode_multipart
 from naclgrid.client.transport import Transport
 from tests.naclgrid.agent_support import FakeSandbox, InlineThreads
-from tests.naclgrid.api_support import BASE, ApiEnv, failure_of, result_of
-
-
-@pytest.fixture
-def env():
-    return ApiEnv()
+from tests.naclgrid.api_support import BASE, failure_of, result_of
 
 
 def make_grid(env, tmp_path, role="submitter", user="alice", scheme="bearer", **options):

@@ -4,7 +4,6 @@ import os
 import signal
 import stat
 
-import pytest
 from twisted.internet.defer import succeed
 from twisted.internet.task import Clock
 from zope.interface.verify import verifyObject

@@ -3,7 +3,6 @@
 reconnect with backoff once it is back, and the job completes; the master's
 gather outlasts the outage too."""
 
-import signal
 import threading
 import time
 
@@ -13,6 +12,7 @@ from naclgrid.client import connect
 from tests.naclgrid.agent_support import AgentProcess, GridServer, kill_agents, wait_until
 
 pytestmark = pytest.mark.integration
+
 
 OUTAGE_SECONDS = 10
 TASKS = 40
