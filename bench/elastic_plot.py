@@ -41,32 +41,13 @@ def elastic_options(max_nodes):
 
 async def demo(reactor, folder, max_nodes, log):
     from twisted.internet.task import deferLater
-    from twisted.web.resource import Resource
-    from twisted.web.server import Site
 
-    from naclgrid.api import ApiSettings, NaclgridAPI
-    from naclgrid.api.applications import ApplicationRegistry
-    from naclgrid.apps import wasm_bytes
-    from naclgrid.auth import Authenticator, KeyService
     from naclgrid.elastic import build_elastic
-    from naclgrid.grid import Grid
     from naclgrid.model import QUEUED, LEASED
-    from naclgrid.stores.memory import MemoryGridStore
+    from naclgrid.testing import serve_loopback
 
-    store = MemoryGridStore()
-    grid = Grid(store, reactor, node_ttl=5.0, requeue_interval=0.5)
-    registry = ApplicationRegistry(store)
-    registry.add("echo", wasm_bytes("echo"))
-    grid.applications = registry
-    await registry.publish()
-    keys = KeyService(store, reactor)
-    api = NaclgridAPI(grid, Authenticator(keys, store, reactor), reactor,
-                      ApiSettings(applications=registry))
-    root = Resource()
-    root.putChild(b"naclgrid", api.resource())
-    port = reactor.listenTCP(0, Site(root), interface="127.0.0.1")
-    url = f"http://127.0.0.1:{port.getHost().port}/naclgrid/"
-    grid.service.startService()
+    loopback = await serve_loopback(reactor)
+    grid, store, keys, url = loopback.grid, loopback.store, loopback.keys, loopback.url
     elastic = build_elastic(elastic_options(max_nodes), grid, keys, reactor, url,
                             data_dir=str(folder))
     elastic.journal.entries = deque(maxlen=100_000)     # keep the whole run for the print-out
@@ -101,8 +82,7 @@ async def demo(reactor, folder, max_nodes, log):
                         "agents": len(elastic.provider.launcher.agents)})
         await deferLater(reactor, SAMPLE, lambda: None)
     await elastic.stopService()
-    grid.service.stopService()
-    await port.stopListening()
+    await loopback.stop()
     decisions = [e for e in elastic.journal.entries if e.get("kind") == "decision"]
     for entry in decisions:
         entry["t"] = round(entry["at"] - start, 2)

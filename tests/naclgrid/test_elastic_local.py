@@ -7,8 +7,6 @@ import pytest
 import pytest_twisted
 from twisted.internet.defer import ensureDeferred
 from twisted.internet.task import deferLater
-from twisted.web.resource import Resource
-from twisted.web.server import Site
 
 pytestmark = pytest.mark.integration
 
@@ -28,28 +26,11 @@ async def until(reactor, predicate, timeout, what):
 
 @pytest_twisted.ensureDeferred
 async def test_the_local_pool_grows_for_a_job_and_shrinks_to_zero(reactor, tmp_path):
-    from naclgrid.api import ApiSettings, NaclgridAPI
-    from naclgrid.api.applications import ApplicationRegistry
-    from naclgrid.apps import wasm_bytes
-    from naclgrid.auth import Authenticator, KeyService
     from naclgrid.elastic import build_elastic
-    from naclgrid.grid import Grid
-    from naclgrid.stores.memory import MemoryGridStore
+    from naclgrid.testing import serve_loopback
 
-    store = MemoryGridStore()
-    grid = Grid(store, reactor, node_ttl=5.0, requeue_interval=0.5)
-    registry = ApplicationRegistry(store)
-    registry.add("echo", wasm_bytes("echo"))
-    grid.applications = registry
-    await registry.publish()
-    keys = KeyService(store, reactor)
-    api = NaclgridAPI(grid, Authenticator(keys, store, reactor), reactor,
-                      ApiSettings(applications=registry))
-    root = Resource()
-    root.putChild(b"naclgrid", api.resource())
-    port = reactor.listenTCP(0, Site(root), interface="127.0.0.1")
-    url = f"http://127.0.0.1:{port.getHost().port}/naclgrid/"
-    grid.service.startService()
+    loopback = await serve_loopback(reactor)
+    grid, keys, url = loopback.grid, loopback.keys, loopback.url
     elastic = build_elastic(
         {"enabled": True, "provider": "local", "max_nodes": 2, "interval": 0.5,
          "scale_up_cooldown": 0, "scale_down_cooldown": 1, "idle_timeout": 2,
@@ -80,11 +61,10 @@ async def test_the_local_pool_grows_for_a_job_and_shrinks_to_zero(reactor, tmp_p
         downs = [e for e in elastic.journal.entries if e.get("action") == "down"]
         assert downs and "holding no lease" in downs[0]["reason"]
     finally:
-        await ensureDeferred(_stop(elastic, grid, port))
+        await ensureDeferred(_stop(elastic, loopback))
 
 
-async def _stop(elastic, grid, port):
+async def _stop(elastic, loopback):
     if elastic.running:
         await elastic.stopService()
-    grid.service.stopService()
-    await port.stopListening()
+    await loopback.stop()
