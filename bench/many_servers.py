@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from gridhost.testing import RedisServer, wait_for  # noqa: E402
-from tests.naclgrid.elastic_support import AgentProc, Server, gather, submit  # noqa: E402
+from tests.naclgrid.elastic_support import agent_process, Server, gather, submit  # noqa: E402
 
 
 def rss_mib(pid):
@@ -56,7 +56,7 @@ def throughput(folder, tasks, runs, server_count, agents=4, slots=2):
             server.wait_ready()
         alice = servers[0].create_key("submitter", "alice")
         farm = servers[0].create_key("agent", "farm")
-        procs = [AgentProc(f"agent-{i}", folder / "agents", servers[i % server_count].api_url, farm,
+        procs = [agent_process(f"agent-{i}", folder / "agents", servers[i % server_count].api_url, farm,
                            slots=slots, poll_wait=10).start() for i in range(agents)]
         wait_for(lambda: len(servers[0].json(farm, "nodes", method="GET")["nodes"]) == agents,
                  60, "agents")

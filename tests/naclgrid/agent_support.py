@@ -56,12 +56,6 @@ class InlineThreads:
 
 # -- real processes: a gridhost server and agents -----------------------------------
 
-import os  # noqa: E402
-import signal  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-
 SERVER_CONFIG = """
 [server]
 listen = ["tcp:{port}:interface=127.0.0.1"]
@@ -126,60 +120,9 @@ class GridServer:
         return self.process.output()
 
 
-class AgentProcess:
-    """``python -m naclgrid.agent`` with its output in a log file."""
-
-    def __init__(self, root, url, key, name, slots=1, extra=()):
-        self.name = name
-        self.log_path = root / f"agent-{name}.log"
-        self.args = [sys.executable, "-m", "naclgrid.agent", "--url", url, "--slots", str(slots),
-                     "--node", name, "--status", "plain", "--poll-wait", "2",
-                     "--cache-dir", str(root / "agent-cache"), *extra]
-        self.env = {**os.environ, "NACLGRID_KEY": key, "PYTHONUNBUFFERED": "1"}
-        self.proc = None
-
-    def start(self):
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self.args, env=self.env, stdout=log,
-                                         stderr=subprocess.STDOUT)
-        return self
-
-    @property
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def signal(self, signum):
-        if self.alive:
-            self.proc.send_signal(signum)
-
-    def wait(self, timeout):
-        return self.proc.wait(timeout=timeout)
-
-    def stop(self):
-        if self.alive:
-            self.proc.kill()
-            self.proc.wait(10)
-
-    def output(self):
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-def wait_until(predicate, timeout, what, interval=0.05):
-    """Poll ``predicate`` (state owned by other processes, which cannot signal
-    this one) for at most ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 def kill_agents(agents):
     for agent in agents:
-        agent.stop()
+        agent.kill()
 
 
-__all__ = ["AgentProcess", "FakeSandbox", "GridServer", "InlineThreads", "kill_agents",
-           "signal", "wait_until"]
+__all__ = ["FakeSandbox", "GridServer", "InlineThreads", "kill_agents"]

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from gridhost.testing import wait_for
-from tests.naclgrid.elastic_support import (AgentProc, EventTap, Server, gather,
+from tests.naclgrid.elastic_support import (agent_process, EventTap, Server, gather,
                                             pi_input, submit)
 
 
@@ -83,7 +83,7 @@ def run_chaos(folder, redis, tasks, every=(2.0, 4.0), down=(0.2, 1.0), seed=7,
         alice = a.create_key("submitter", "alice")
         farm = a.create_key("agent", "farm")
         # Agents spread over both servers; each retries its own server when it dies.
-        agents = [AgentProc(f"agent-{i}", folder / "agents", servers[i % 2].api_url, farm,
+        agents = [agent_process(f"agent-{i}", folder / "agents", servers[i % 2].api_url, farm,
                             poll_wait=5).start() for i in range(3)]
         wait_for(lambda: len([n for n in a.json(farm, "nodes", method="GET")["nodes"]
                               if n["node"].startswith("agent-")]) == 3, 60, "three agents")

@@ -9,10 +9,7 @@ same URL, which is what its agents keep retrying.
 import base64
 import json
 import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -20,9 +17,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 from gridhost.testing import GridhostProcess, free_port
+from naclgrid.testing import AgentProcess
 
 ROOT = Path(__file__).resolve().parents[2]
-AGENT = [sys.executable, "-m", "naclgrid.agent"]
 
 
 def _env():
@@ -63,45 +60,10 @@ class Server(GridhostProcess):
         return super().start(wait=wait, timeout=timeout, ready=wait)
 
 
-class AgentProc:
-    """One ``gridhost agent`` process (the real CLI) with its own node id."""
-
-    def __init__(self, name, folder, url, key, slots=1, poll_wait=10):
-        self.name, self.folder, self.url, self.key = name, Path(folder), url, key
-        self.slots, self.poll_wait = slots, poll_wait
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.proc = None
-        self.starts = 0
-
-    def start(self):
-        self.starts += 1
-        env = _env()
-        env["NACLGRID_KEY"] = self.key            # never on the command line
-        log = open(self.folder / f"{self.name}-{self.starts}.log", "wb")
-        self.proc = subprocess.Popen(
-            [*AGENT, "--url", self.url, "--slots", str(self.slots), "--node", self.name,
-             "--status", "off", "--poll-wait", str(self.poll_wait),
-             "--cache-dir", str(self.folder / "cache")],
-            cwd=str(ROOT), env=env, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        return self
-
-    @property
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill(self):
-        if self.alive:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-    def stop(self):
-        if self.alive:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+def agent_process(name, folder, url, key, slots=1, poll_wait=10):
+    """One agent process for the many-servers and chaos runs (status line off)."""
+    return AgentProcess(folder, url, key, name, slots=slots, poll_wait=poll_wait, status="off",
+                        env=_env(), cwd=str(ROOT))
 
 
 def b64(data):

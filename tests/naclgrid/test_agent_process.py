@@ -8,7 +8,9 @@ import sys
 import pytest
 
 from naclgrid.client import connect
-from tests.naclgrid.agent_support import AgentProcess, GridServer, kill_agents, wait_until
+from gridhost.testing import wait_for
+from naclgrid.testing import AgentProcess
+from tests.naclgrid.agent_support import GridServer, kill_agents
 
 pytestmark = pytest.mark.integration
 
@@ -27,9 +29,9 @@ def test_sigterm_finishes_the_running_task_and_takes_no_more(server, tmp_path):
             job = grid.new_job("echo")
             job.start()
             first = job.fork("spin", b"1500")
-            wait_until(lambda: job.status()["counts"]["leased"] == 1, 60, "the task to be leased")
+            wait_for(lambda: job.status()["counts"]["leased"] == 1, 60, "the task to be leased")
             agent.signal(signal.SIGTERM)
-            wait_until(lambda: "draining" in agent.output(), 30, "the agent to start draining")
+            wait_for(lambda: "draining" in agent.output(), 30, "the agent to start draining")
             second = job.fork("echo", b"later")
             assert agent.wait(60) == 0
             assert job.gather([first], timeout=10) == [b"1500"]
@@ -60,9 +62,9 @@ def test_a_second_sigterm_quits_at_once_even_mid_task(server, tmp_path):
             job = grid.new_job("echo", lease_seconds=5)
             job.start()
             job.fork("spin", b"60000")  # a minute of work
-            wait_until(lambda: job.status()["counts"]["leased"] == 1, 60, "the task to be leased")
+            wait_for(lambda: job.status()["counts"]["leased"] == 1, 60, "the task to be leased")
             agent.signal(signal.SIGTERM)
-            wait_until(lambda: "draining" in agent.output(), 30, "the agent to start draining")
+            wait_for(lambda: "draining" in agent.output(), 30, "the agent to start draining")
             started = time.monotonic()
             agent.signal(signal.SIGTERM)
             assert agent.wait(20) == 0, agent.output()[-3000:]

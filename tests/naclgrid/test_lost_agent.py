@@ -7,7 +7,9 @@ import signal
 import pytest
 
 from naclgrid.client import connect
-from tests.naclgrid.agent_support import AgentProcess, GridServer, kill_agents, wait_until
+from gridhost.testing import wait_for
+from naclgrid.testing import AgentProcess
+from tests.naclgrid.agent_support import GridServer, kill_agents
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +55,7 @@ def test_a_task_of_a_killed_agent_reruns_on_another_agent(server, tmp_path):
                             return agent
                     return None
 
-                victim = wait_until(holder, 60, f"an agent to lease task {rep}")
+                victim = wait_for(holder, 60, f"an agent to lease task {rep}")
                 victim.signal(signal.SIGKILL)
                 victim.wait(10)
                 killed.append(victim.name)

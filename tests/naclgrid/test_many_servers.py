@@ -7,7 +7,7 @@ import time
 import pytest
 
 from gridhost.testing import wait_for
-from tests.naclgrid.elastic_support import AgentProc, Server, b64, gather, unb64
+from tests.naclgrid.elastic_support import agent_process, Server, b64, gather, unb64
 
 pytestmark = pytest.mark.integration
 POLL_WAIT = 60          # the agents' long polls: the longest the API allows
@@ -39,7 +39,7 @@ def test_a_job_made_on_a_is_computed_by_agents_on_b_and_read_back_on_a(cluster, 
     alice = a.create_key("submitter", "alice")     # keys live in Redis: B knows them too
     farm = b.create_key("agent", "farm")
     names = {f"agent-{i}" for i in range(3)}
-    agents += [AgentProc(name, tmp_path / "agents", b.api_url, farm, poll_wait=POLL_WAIT).start()
+    agents += [agent_process(name, tmp_path / "agents", b.api_url, farm, poll_wait=POLL_WAIT).start()
                for name in sorted(names)]
     wait_for(lambda: polling_on(b, farm) == names, 60, "three agents parked on B")
     assert polling_on(a, farm) == set()             # A sees the nodes, but no poll of its own

@@ -91,7 +91,8 @@ def test_twistd_gridhost_computes_with_its_own_pool(tmp_path):
     """The one-command demo: no agent started by hand, and the job gets done
     by the server's local agents, which leave again once idle."""
     from naclgrid.client import connect
-    from tests.naclgrid.agent_support import GridServer, wait_until
+    from gridhost.testing import wait_for
+    from tests.naclgrid.agent_support import GridServer
 
     server = GridServer(tmp_path, pool={"max_agents": 2, "idle_timeout": 2}).start()
     try:
@@ -102,7 +103,7 @@ def test_twistd_gridhost_computes_with_its_own_pool(tmp_path):
                 hits = [int(h) for h in job.gather(timeout=120)]
                 job.stop()
         assert abs(4 * sum(hits) / (20 * 20000) - 3.14159) < 0.05
-        wait_until(lambda: server.output().count("exited (0)") == 2, 60,
+        wait_for(lambda: server.output().count("exited (0)") == 2, 60,
                    "both pool agents to drain and exit")
         log = server.output()
         assert log.count("started local agent") == 2
@@ -115,7 +116,8 @@ def test_a_pool_agent_stops_when_its_server_is_killed(tmp_path):
     import os
     import signal
 
-    from tests.naclgrid.agent_support import GridServer, wait_until
+    from gridhost.testing import wait_for
+    from tests.naclgrid.agent_support import GridServer
 
     server = GridServer(tmp_path, pool={"max_agents": 1, "idle_timeout": 600}).start()
     try:
@@ -138,7 +140,7 @@ def test_a_pool_agent_stops_when_its_server_is_killed(tmp_path):
             return True
         return False
     try:
-        wait_until(gone, 30, "the orphaned agent to stop")
+        wait_for(gone, 30, "the orphaned agent to stop")
     finally:
         if not gone():
             os.kill(children[0], signal.SIGKILL)

@@ -9,7 +9,9 @@ import time
 import pytest
 
 from naclgrid.client import connect
-from tests.naclgrid.agent_support import AgentProcess, GridServer, kill_agents, wait_until
+from gridhost.testing import wait_for
+from naclgrid.testing import AgentProcess
+from tests.naclgrid.agent_support import GridServer, kill_agents
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +48,7 @@ def test_agents_reconnect_and_the_job_completes_after_an_outage(server, tmp_path
             master = threading.Thread(target=gather, daemon=True)
             master.start()
 
-            wait_until(lambda: job.status()["counts"]["done"] >= 5, 60, "the job to get going")
+            wait_for(lambda: job.status()["counts"]["done"] >= 5, 60, "the job to get going")
             server.kill()
             down_at = time.monotonic()
             time.sleep(OUTAGE_SECONDS)  # the outage itself: nothing to wait for
