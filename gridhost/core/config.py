@@ -2,7 +2,8 @@
 
 The shape follows Ocsigen's server → extension → host → site:
 
-    [server]                      listen, store, data_dir, plugin_dirs, log_format
+    [server]                      listen, store, data_dir, plugin_dirs, log_format,
+                                  max_request_bytes, access_log
     [app.NAME]                    one app's options, checked by the app itself
     [[host]] names = [...]        virtual hosts ("*" matches any host)
       [[host.site]] path, app     where an app is mounted on that host
@@ -23,7 +24,10 @@ DEFAULT_DATA_DIR = "gridhost-data"
 RESERVED_PATHS = ("/healthz", "/metrics")
 MAX_CONFIG_BYTES = 1024 * 1024
 
-SERVER_KEYS = {"listen", "store", "data_dir", "plugin_dirs", "log_format", "max_request_bytes"}
+SERVER_KEYS = {"listen", "store", "data_dir", "plugin_dirs", "log_format", "max_request_bytes",
+               "access_log"}
+ACCESS_LOG_FILE = "access.log"  # inside data_dir unless [server] access_log says otherwise
+ACCESS_LOG_OFF, ACCESS_LOG_TWISTD = "off", "-"
 MAX_REQUEST_RANGE = (1024, 64 * 1024 ** 3)
 HOST_KEYS = {"names", "site"}
 SITE_KEYS = {"path", "app"}
@@ -38,6 +42,14 @@ class ServerConfig:
     plugin_dirs: tuple = ()
     log_format: str = "text"
     max_request_bytes: int = 512 * 1024 * 1024
+    access_log: str | None = None  # None: DATA_DIR/access.log; see access_log_target()
+
+    def access_log_target(self):
+        """Where request lines go: ``"off"``, ``"-"`` (the twistd log) or a
+        file path."""
+        if self.access_log is None:
+            return str(Path(self.data_dir) / ACCESS_LOG_FILE)
+        return self.access_log
 
 
 @dataclass(frozen=True)
@@ -175,12 +187,35 @@ def _check_server(table, errors):
             errors.add("server.max_request_bytes", f"expected a whole number of bytes from {low} to {high}")
         else:
             kw["max_request_bytes"] = value
+    if "access_log" in table:
+        access_log = _check_access_log(table["access_log"], errors)
+        if access_log is not None:
+            kw["access_log"] = access_log
     if "log_format" in table:
         if table["log_format"] in ("text", "json"):
             kw["log_format"] = table["log_format"]
         else:
             errors.add("server.log_format", "expected 'text' or 'json'")
     return ServerConfig(**kw)
+
+
+def _check_access_log(value, errors):
+    where = "server.access_log"
+    if not isinstance(value, str) or not value:
+        errors.add(where, "expected a file path, 'off' or '-' (the twistd log)"
+                   + (f", got {_type_name(value)}" if not isinstance(value, str) else ""))
+        return None
+    if value in (ACCESS_LOG_OFF, ACCESS_LOG_TWISTD, "stdout"):
+        return ACCESS_LOG_TWISTD if value == "stdout" else value
+    # Whether the file can be opened is checked at start, as the server's
+    # user: check-config may run as someone else.
+    if "\x00" in value:
+        errors.add(where, "the path contains a NUL character")
+    elif value.endswith(("/", "\\")) or Path(value).is_dir():
+        errors.add(where, f"{value!r} is a directory; name a file inside it")
+    else:
+        return value
+    return None
 
 
 def _check_path(path, where, errors):

@@ -17,8 +17,8 @@ from twisted.internet.defer import inlineCallbacks, maybeDeferred
 from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
 from twisted.python.filepath import FilePath
-from twisted.web.server import Site
 
+from gridhost.core.accesslog import HostSite
 from gridhost.core.context import HostContext
 from gridhost.core.requests import BoundedRequest
 from gridhost.core.operations import HealthResource, MetricsResource, SiteMetrics
@@ -64,6 +64,8 @@ class GridHostService(MultiService):
         top = cls()
         data_root = FilePath(config.server.data_dir)
         data_root.makedirs(ignoreExistingDirectory=True)
+        # The access log opens first: a bad path stops the host before any app is built.
+        http_site = HostSite(None, config.server.access_log_target(), reactor)
         store = StoreConnection.from_setting(config.server.store, reactor)
         store_service = _StoreService(store)
         store_service.setServiceParent(top)
@@ -102,7 +104,8 @@ class GridHostService(MultiService):
             {"healthz": HealthResource(store, top.instances, reactor), "metrics": MetricsResource(registry)},
             metrics.observe, reactor,
         )
-        top.site = Site(router, reactor=reactor)
+        http_site.resource = router
+        top.site = http_site
         top.site.displayTracebacks = False
         # Apps read request bodies themselves, under their own size limits.
         # twisted.web's own POST parsing would keep a second copy of every

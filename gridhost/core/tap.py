@@ -35,6 +35,7 @@ class Options(usage.Options):
 def makeService(options):
     from twisted.internet import reactor  # the single sanctioned global-reactor import
 
+    from gridhost.core.accesslog import AccessLogError
     from gridhost.core.logs import start_json_log
     from gridhost.core.service import AppBuildError, GridHostService
 
@@ -48,6 +49,11 @@ def makeService(options):
         start_json_log(json_path)
     try:
         return GridHostService.from_config(config, options.apps, reactor)
+    except AccessLogError as e:
+        import sys
+
+        print(f"gridhost: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
     except AppBuildError as e:
         # The app's own traceback helps its author; the first line says which app.
         import sys
