@@ -11,7 +11,7 @@ a file rotated by size. ``"-"`` keeps the old route through the twistd log
 
 import os
 
-from twisted.python.logfile import LogFile
+from twisted.python.logfile import BaseLogFile, LogFile
 from twisted.web.server import Site
 
 from gridhost.core.config import ACCESS_LOG_OFF, ACCESS_LOG_TWISTD
@@ -22,6 +22,14 @@ ROTATE_BYTES = 16 * 1024 * 1024
 KEEP_ROTATED = 5
 # Request lines hold client addresses and URLs: not for every local user.
 FILE_MODE = 0o640
+
+
+class _ReactorLogFile(LogFile):
+    """LogFile without its per-write lock: only the reactor thread writes."""
+
+    def write(self, data):
+        BaseLogFile.write(self, data)
+        self.size += len(data)
 
 
 class AccessLogError(Exception):
@@ -36,7 +44,7 @@ def open_access_log(path):
         raise AccessLogError(f"server.access_log: cannot open {path!r} (its folder is a file)")
     try:
         os.makedirs(folder, exist_ok=True)
-        return LogFile(os.path.basename(path), os.path.dirname(path), rotateLength=ROTATE_BYTES,
+        return _ReactorLogFile(os.path.basename(path), os.path.dirname(path), rotateLength=ROTATE_BYTES,
                        defaultMode=FILE_MODE, maxRotatedFiles=KEEP_ROTATED)
     except OSError as e:
         raise AccessLogError(f"server.access_log: cannot open {path!r} ({e.strerror or e})") from e

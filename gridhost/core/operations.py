@@ -9,6 +9,8 @@ from twisted.web.server import NOT_DONE_YET
 from gridhost.core.responses import json_body
 
 HEALTH_TIMEOUT = 5.0
+# Methods are client-chosen strings: the cache stays bounded whatever they send.
+MAX_CACHED_LABELS = 1024
 
 
 class SiteMetrics:
@@ -23,9 +25,18 @@ class SiteMetrics:
             ["site"], registry=registry,
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120))
 
+        # labels() builds and checks a key under a lock on every call: keep
+        # each labelled child once (sites x methods x codes: a small set).
+        self._children = {}
+
     def observe(self, site, method, code, seconds):
-        self.requests.labels(site, method, str(code)).inc()
-        self.latency.labels(site).observe(max(seconds, 0.0))
+        children = self._children.get((site, method, code))
+        if children is None:
+            children = (self.requests.labels(site, method, str(code)), self.latency.labels(site))
+            if len(self._children) < MAX_CACHED_LABELS:
+                self._children[(site, method, code)] = children
+        children[0].inc()
+        children[1].observe(max(seconds, 0.0))
 
 
 class MetricsResource(Resource):

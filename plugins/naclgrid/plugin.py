@@ -181,7 +181,7 @@ class NaclgridApp:
                     node_ttl=section.get("node_ttl", 30.0),
                     requeue_interval=section.get("requeue_interval", 1.0))
         # A memory store lives in this process only: keep keys in a file the CLI can edit.
-        key_store = (FileKeyStore(context.data_dir.child(KEYS_FILE).path)
+        key_store = (FileKeyStore(context.data_dir.child(KEYS_FILE).path, clock)
                      if context.store.kind == "memory" else store)
         keys = KeyService(key_store, clock)
         registry = ApplicationRegistry(store)

@@ -1,6 +1,6 @@
 """Turn a request's credentials into a :class:`Principal`, or refuse it."""
 
-from twisted.internet.defer import ensureDeferred
+from twisted.internet.defer import ensureDeferred, fail
 
 from naclgrid.auth.keys import AuthError, _settle, hmac_key_of, principal_of
 from naclgrid.auth.signing import WINDOW, date_within_window, signature_matches
@@ -37,15 +37,13 @@ class Authenticator:
         raise AuthError("unauthorized", "send Authorization: Bearer KEY or a signed request")
 
     def bearer(self, authorization):
-        """The Principal of an ``Authorization`` header value."""
-        return ensureDeferred(self._bearer(authorization))
-
-    async def _bearer(self, authorization):
+        """A Deferred firing with the Principal of an ``Authorization``
+        header value (already fired when the key store answers at once)."""
         text = authorization.decode("latin-1") if isinstance(authorization, bytes) else authorization
         scheme, _, key = text.strip().partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
-            raise AuthError("unauthorized", "the Authorization header must be 'Bearer KEY'")
-        return await self._keys.verify_bearer(key.strip())
+            return fail(AuthError("unauthorized", "the Authorization header must be 'Bearer KEY'"))
+        return self._keys.verify_bearer(key.strip())
 
     async def _signed(self, method_name, params):
         values = {}
