@@ -47,7 +47,7 @@ def server(tmp_path, examples_dir):
     proc.kill()
 
 
-def test_smoke_serves_every_app_and_stops_cleanly_on_sigterm(server):
+def test_smoke_serves_every_app_and_stops_cleanly_on_sigterm(server, tmp_path):
     status, health = server.get_json("/healthz")
     assert status == 200, health
     assert health["ok"] is True
@@ -77,6 +77,10 @@ def test_smoke_serves_every_app_and_stops_cleanly_on_sigterm(server):
     log = server.output()
     assert "Traceback" not in log
     assert log.index("listeners closed") < log.index("Main loop terminated")
+    # Request lines go to DATA_DIR/access.log, not through the twistd log.
+    access = (tmp_path / "data" / "access.log").read_text()
+    assert '"GET /healthz HTTP/1.1" 200' in access and '"GET /guestbook/ HTTP/1.1" 200' in access
+    assert "GET /healthz" not in log
 
 
 def test_bad_config_refuses_to_start(tmp_path):
