@@ -30,7 +30,7 @@ def build_agent(config, reactor, stats=None, sandbox=None, http=None):
     """Wire an :class:`Agent` from a config; returns ``(agent, threadpool)``.
     The thread pool is the caller's to start and stop."""
     if http is None:
-        http, _pool = treq_client(reactor, max_connections=4)
+        http, _pool = treq_client(reactor, max_connections=4, base_url=config.url)
     api = GridAPI(Transport(http, config.url, credentials_for(config.key, config.scheme), reactor))
     # One thread per slot, plus one so compiling a new module never waits for a slot.
     threads = ThreadPool(minthreads=0, maxthreads=config.slots + 1, name="naclgrid-slots")

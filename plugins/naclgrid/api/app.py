@@ -11,7 +11,10 @@ from importlib import resources
 from klein import Klein
 from twisted.logger import Logger
 
+from gridhost.core.upgrade import SwitchingResource
 from naclgrid.api import agents, jobs
+from naclgrid.api.channel import TOKEN, ChannelServer, channel_headers
+from naclgrid.api.endpoint import named_endpoints
 from naclgrid.elastic.status import install as install_elastic
 from naclgrid.api.errors import install_error_handlers, json_response
 
@@ -66,6 +69,8 @@ class NaclgridAPI(agents.AgentHelpers):
     jobs.install(app)
     agents.install(app)
     install_elastic(app)
+    # What the agent channel may call (``self.app`` is a per-instance copy).
+    _channel_routes = named_endpoints(app)
 
     def __init__(self, grid, authenticator, clock, settings=None, log=None):
         self.grid = grid
@@ -94,6 +99,15 @@ class NaclgridAPI(agents.AgentHelpers):
     def resource(self):
         """The twisted.web resource to mount at the site path."""
         return self.app.resource()
+
+    @app.route("/channel", methods=["GET"], endpoint="channel")
+    def channel(self, request):
+        """Switch this connection to the agent channel (naclgrid.api.channel)."""
+        base = b"/" + b"/".join(request.prepath[:-1]) + b"/" if len(request.prepath) > 1 else b"/"
+        max_bytes = self.body_limits["batch"] + 64 * KIB
+        return SwitchingResource(TOKEN, lambda _: ChannelServer(
+            self, self._channel_routes, base, self.clock, max_bytes),
+            channel_headers(max_bytes))
 
     @app.route("/openapi.json", methods=["GET"], endpoint="openapi")
     def openapi(self, request):

@@ -20,6 +20,10 @@ JOB_ROLES = (SUBMITTER, ADMIN)
 AGENT_ROLES = (AGENT, ADMIN)
 _JOB_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 READ_BYTES = 512 * 1024
+# id(Klein app) -> {name: (route, methods)} of its endpoints without path
+# arguments: what the agent channel (naclgrid.api.channel) can call. Klein
+# apps are unhashable, and live as long as the class that holds them.
+_NAMED = {}
 
 
 def endpoint(app, name, roles, methods=("POST",), accept=("form", "multipart"), limit="small",
@@ -54,9 +58,17 @@ def endpoint(app, name, roles, methods=("POST",), accept=("form", "multipart"), 
                 check_role(principal, roles)
             return await handler(self, request, principal, params, **route_args)
 
+        if path is None:
+            _NAMED.setdefault(id(app), {})[name] = (route, tuple(methods))
         return route
 
     return decorate
+
+
+def named_endpoints(app):
+    """``{name: (route, methods)}`` of the endpoints registered on ``app``
+    at ``/<name>``; ``route(api, request)`` runs one as Klein would."""
+    return dict(_NAMED.get(id(app), {}))
 
 
 def check_role(principal, roles):

@@ -68,10 +68,7 @@ def install_error_handlers(app):
 
     @app.handle_errors(GridError)
     def _domain_error(self, request, failure):
-        error = failure.value
-        extra = getattr(error, "extra", None) or {}
-        status = error.status if 400 <= error.status <= 599 else 400
-        return error_body(request, status, error.code, error.message, **extra)
+        return domain_error_body(request, failure.value)
 
     @app.handle_errors(HTTPException)
     def _routing_error(self, request, failure):
@@ -86,10 +83,22 @@ def install_error_handlers(app):
         if failure.check(CancelledError):
             # The client went away (e.g. during a long poll); nobody to answer.
             return b""
-        self.log.failure(
-            "naclgrid: unhandled error on {method} {path}",
-            failure,
-            method=request.method.decode("latin-1"),
-            path=request.path.decode("latin-1"),
-        )
-        return json_response(request, {"error": "internal", "message": "internal error"}, 500)
+        return unexpected_error_body(self.log, request, failure)
+
+
+def domain_error_body(request, error):
+    """The answer to a GridError (an ApiError, an AuthError...)."""
+    extra = getattr(error, "extra", None) or {}
+    status = error.status if 400 <= error.status <= 599 else 400
+    return error_body(request, status, error.code, error.message, **extra)
+
+
+def unexpected_error_body(log, request, failure):
+    """A bug: logged once, answered with a bare 500."""
+    log.failure(
+        "naclgrid: unhandled error on {method} {path}",
+        failure,
+        method=request.method.decode("latin-1"),
+        path=request.path.decode("latin-1"),
+    )
+    return json_response(request, {"error": "internal", "message": "internal error"}, 500)

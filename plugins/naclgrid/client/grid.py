@@ -11,12 +11,19 @@ from naclgrid.client.job import Job
 from naclgrid.client.transport import Transport
 
 
-def treq_client(reactor, max_connections=8):
-    """The default HTTP client (treq's interface) and its connection pool."""
+def treq_client(reactor, max_connections=8, base_url=None):
+    """The default HTTP client (treq's interface) and what closes it: with
+    ``base_url`` (the API's root) calls use the agent channel when the
+    server has one (naclgrid.client.channel)."""
     from naclgrid.client.http import AgentHTTP
 
     http = AgentHTTP(reactor, max_connections)
-    return http, http.pool
+    if base_url is None:
+        return http, http
+    from naclgrid.client.channel import ChannelHTTP
+
+    channel = ChannelHTTP(reactor, base_url, http, http.endpoints)
+    return channel, channel
 
 
 class Grid:
@@ -34,7 +41,7 @@ class Grid:
         self.clock = reactor
         self._pool = None
         if http is None:
-            http, self._pool = treq_client(reactor)
+            http, self._pool = treq_client(reactor, base_url=url)
         self.api = GridAPI(Transport(http, url, credentials_for(key, scheme), reactor,
                                      retries=retries))
         self.compute = compute
@@ -85,7 +92,7 @@ class Grid:
     def close(self):
         """Close idle persistent connections; a Deferred."""
         if self._pool is not None:
-            return self._pool.closeCachedConnections()
+            return self._pool.close()
         return ensureDeferred(_nothing())
 
 

@@ -128,7 +128,8 @@ class AgentHTTP:
         self.pool._factory = _QuietFactory
         self.pool.maxPersistentPerHost = max_connections
         self.pool.retryAutomatically = False  # the transport decides what is safe to resend
-        self._agent = Agent.usingEndpointFactory(reactor, _CachedEndpoints(reactor), pool=self.pool)
+        self.endpoints = _CachedEndpoints(reactor)
+        self._agent = Agent.usingEndpointFactory(reactor, self.endpoints, pool=self.pool)
 
     def request(self, method, url, headers=None, data=None):
         raw = Headers({name: values for name, values in (headers or {}).items()})

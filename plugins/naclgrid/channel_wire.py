@@ -1,0 +1,132 @@
+"""The agent channel's wire: messages over one upgraded connection.
+
+After ``GET <site>/channel`` with ``Connection: Upgrade`` and ``Upgrade:
+naclgrid-channel/1`` is answered ``101``, both sides send messages:
+
+    message = u32 big-endian length of the rest || a frames body (naclgrid.frames)
+    call    = {"id": N, "method": "POST", "name": "fork", "query": "job_id=...",
+               "headers": {"content-type": ..., "authorization": ..., "accept": ...}}
+              + blob 0: the request body (no blob: no body)
+    answer  = {"id": N, "status": 200, "headers": {...}} + blob 0: the answer body
+    cancel  = {"id": N, "cancel": true}   the caller gave up (as closing an HTTP
+                                          connection would tell the server)
+
+A call is exactly the HTTP request it stands for (same endpoint, parameters,
+credentials and answer); only the framing differs. ``id`` is the caller's,
+unique among its calls in flight; answers come in any order.
+
+This module is shared by the API and the SDK and depends only on
+:mod:`naclgrid.frames`.
+"""
+
+import json
+import struct
+
+from twisted.internet.protocol import Protocol
+
+from naclgrid import frames
+
+TOKEN = "naclgrid-channel/1"
+MAX_BYTES_HEADER = "X-Naclgrid-Channel-Max-Bytes"
+_LENGTH = struct.Struct(">I")
+_HEAD = struct.Struct(">I4sI")  # message length, then the frames magic and header length
+
+
+class ChannelError(ValueError):
+    """A message that breaks the channel's wire format."""
+
+
+def encode(obj, body=None):
+    """The pieces of one message: ``obj`` (a JSON-able dict) and ``body``
+    (bytes, a list of pieces written one after another, or None)."""
+    pieces = [] if body is None else body if isinstance(body, list) else [body]
+    sizes = [] if body is None else [sum(map(len, pieces))]
+    text = json.dumps(dict(obj, blob_sizes=sizes), separators=(",", ":")).encode("utf-8")
+    head = _HEAD.pack(len(frames.MAGIC) + _LENGTH.size + len(text) + sum(sizes),
+                      frames.MAGIC, len(text)) + text
+    return [head, *pieces]
+
+
+def decode(message):
+    """``(obj, body)`` of one message (without its length prefix); ``body``
+    is None when the message has none. Raises :class:`ChannelError`."""
+    try:
+        obj, blobs = frames.decode(message)
+    except frames.FrameError as error:
+        raise ChannelError(str(error)) from None
+    if len(blobs) > 1:
+        raise ChannelError("a channel message carries at most one body")
+    if type(obj.get("id")) is not int:
+        raise ChannelError("a channel message needs an integer 'id'")
+    return obj, (blobs[0] if blobs else None)
+
+
+class MessageStream(Protocol):
+    """Cuts the byte stream into messages for :meth:`messageReceived`.
+
+    A message's chunks are kept in a list and joined once: twisted's
+    ``Int32StringReceiver`` re-joins its whole buffer on every read, which
+    costs quadratic copying for the multi-MiB pop and fetch answers.
+    ``max_bytes`` bounds a message before any of it is buffered.
+    """
+
+    max_bytes = 64 * 1024 * 1024
+
+    def __init__(self):
+        self._chunks = []
+        self._have = 0
+        self._need = None  # length of the message being read, once known
+
+    def dataReceived(self, data):
+        self._chunks.append(data)
+        self._have += len(data)
+        while True:
+            if self._need is None:
+                if self._have < _LENGTH.size:
+                    return
+                buffered = self._take_all()
+                (self._need,) = _LENGTH.unpack_from(buffered)
+                if self._need > self.max_bytes:
+                    self._chunks, self._have = [], 0
+                    self.messageTooLarge(self._need)
+                    return
+                rest = buffered[_LENGTH.size:]
+                self._chunks, self._have = ([rest], len(rest)) if rest else ([], 0)
+            if self._have < self._need:
+                return
+            buffered = self._take_all()
+            message, rest = buffered[:self._need], buffered[self._need:]
+            self._chunks, self._have = ([rest], len(rest)) if rest else ([], 0)
+            self._need = None
+            if self.transport is None:
+                return
+            self.rawMessageReceived(message)
+            if getattr(self.transport, "disconnecting", False):
+                return
+
+    def _take_all(self):
+        if len(self._chunks) == 1:
+            return self._chunks[0]
+        return b"".join(self._chunks)
+
+    def rawMessageReceived(self, message):
+        try:
+            obj, body = decode(message)
+        except ChannelError as error:
+            self.badMessage(str(error))
+            return
+        self.messageReceived(obj, body)
+
+    def sendMessage(self, obj, body=None):
+        self.transport.writeSequence(encode(obj, body))
+
+    def messageReceived(self, obj, body):
+        raise NotImplementedError
+
+    def messageTooLarge(self, size):
+        """A message announced ``size`` bytes, over ``max_bytes``."""
+        self.transport.loseConnection()
+
+    def badMessage(self, reason):
+        """A message broke the wire format."""
+        self.transport.loseConnection()
