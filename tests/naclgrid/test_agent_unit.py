@@ -255,10 +255,10 @@ def test_status_line_prints_plain_lines_only_on_change_otherwise():
 def test_prefetch_adapts_to_task_length(env, tmp_path):
     agent, _ = make_agent(env, tmp_path, slots=2, prefetch=None)
     assert agent.prefetch == 2  # nothing measured yet: one extra task per slot
-    agent._pop_seconds, agent._task_seconds = 0.05, 0.002  # small tasks, 50 ms round trips
-    assert agent.prefetch == 100
+    agent._pop_seconds, agent._task_seconds = 0.1, 0.002  # small tasks, 100 ms round trips
+    assert agent.prefetch == 200  # two round trips of work per slot
     agent._pop_seconds, agent._task_seconds = 0.001, 0.01  # 10 ms tasks, fast round trips
-    assert agent.prefetch == 12  # PREFETCH_WINDOW (60 ms) of work per slot
+    assert agent.prefetch == 30  # PREFETCH_WINDOW (150 ms) of work per slot
     agent._pop_seconds, agent._task_seconds = 0.05, 0.00001
     assert agent.prefetch == 256  # bounded by what one pop may ask for
     agent._input_bytes = 1024 * 1024  # big inputs: about 8 MiB waiting here, not 256 MiB

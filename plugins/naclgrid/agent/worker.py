@@ -1,6 +1,6 @@
 """The agent's main loop: pop, run, ack, heartbeat, drain."""
 
-from collections import deque
+from collections import Counter, deque
 
 from twisted.internet.defer import CancelledError, Deferred, ensureDeferred
 from twisted.internet.error import ConnectingCancelledError
@@ -13,11 +13,14 @@ from naclgrid.client.errors import GridAPIError, GridError
 
 # Refusals of pop that no retry can fix: the key is wrong or lacks the role.
 FATAL_POP_ERRORS = frozenset({"unauthorized", "forbidden", "bad_request"})
-# Work kept queued per slot, at least: 10 ms tasks then come three per pop
-# instead of one (fan-out: 1.29 s -> 1.15 s for 200 of them on 2 agents),
-# and at a job's end one agent holds at most this much that another could
-# have run. Tasks longer than this still prefetch one per slot.
-PREFETCH_WINDOW = 0.06
+# Work kept queued per slot, at least. Each pop costs the agent and the
+# server about a millisecond of CPU each, which on a busy machine comes out of
+# the tasks' share: 10 ms tasks came three per pop with 60 ms, ten with 150 ms
+# (fan-out of 200 on 2 agents sharing 2 cores with the server: 85 pops -> 25,
+# about 0.1 CPU-s less). The price is the tail: when a job's queue runs dry
+# one agent may still hold up to half of this that an idle one could have run
+# (a third of that on average). Tasks longer than this prefetch one per slot.
+PREFETCH_WINDOW = 0.15
 PREFETCH_BYTES = 8 * 1024 * 1024
 # Tiny tasks go to a slot's thread several at a time, about this long a batch.
 BATCH_SECONDS = 0.004
@@ -78,6 +81,11 @@ class Agent:
         self._poll_wait = poll_wait
         self._fixed_prefetch = prefetch
         self._task_seconds = None  # running averages, for the adaptive prefetch
+        # The job whose tasks _task_seconds measured (None: any job). Another
+        # job's tasks may be far longer: a tiny-task estimate must not make
+        # the first pop of a new job take 256 of its tasks.
+        self._estimate_job = None
+        self._jobs_held = Counter()
         self._pop_seconds = None
         self._input_bytes = None
         self._backoff = backoff or Backoff(initial=0.25, maximum=10.0)
@@ -89,8 +97,12 @@ class Agent:
         self._capacity_waiter = None
         self._done = Deferred()
         self._error = None
+        # A busy agent's results wait for the next refill pop to ride on
+        # (about half a PREFETCH_WINDOW away) rather than cost a request of
+        # their own; an idle agent's go at once.
         self._acks = AckQueue(api, clock, self._settled, self._server_state,
-                              hold=lambda: bool(self._queue) and not self._draining)
+                              hold=lambda: bool(self._queue) and not self._draining,
+                              delay=PREFETCH_WINDOW)
         self._heartbeat = LoopingCall(self._beat)
         self._heartbeat.clock = clock
         self._hb_interval = None
@@ -235,15 +247,24 @@ class Agent:
     def prefetch(self):
         if self._fixed_prefetch is not None:
             return self._fixed_prefetch
-        if not self._task_seconds or self._pop_seconds is None:
+        task_seconds = self._estimate()
+        if not task_seconds or self._pop_seconds is None:
             return self.slots
         ahead = max(2 * self._pop_seconds, PREFETCH_WINDOW)
-        per_slot = ahead / max(self._task_seconds, 1e-4)
+        per_slot = ahead / max(task_seconds, 1e-4)
         most = 256
         if self._input_bytes and self._input_bytes * most > PREFETCH_BYTES:
             # Big inputs: a pop's answer and what waits here stay near PREFETCH_BYTES.
             most = max(1, int(PREFETCH_BYTES / self._input_bytes))
         return int(max(self.slots, min(most, self.slots * per_slot)))
+
+    def _estimate(self):
+        """The measured task length, if it applies to the work at hand: it
+        does not once no task of the job it measured is held (idle, or on to
+        another job), until a task of the new job has finished."""
+        if self._estimate_job is not None and not self._jobs_held[self._estimate_job]:
+            return None
+        return self._task_seconds
 
     def _deliver_acks(self):
         if not self._queue:
@@ -256,8 +277,9 @@ class Agent:
         wait for them, so that their results ride on that pop. Not when one
         of them has run longer than that already (tasks of a new, longer
         kind than the average says)."""
-        if not (self._running > 0 and not self._queue and self._task_seconds is not None
-                and self._pop_seconds is not None and self._task_seconds < self._pop_seconds):
+        task_seconds = self._estimate()
+        if not (self._running > 0 and not self._queue and task_seconds is not None
+                and self._pop_seconds is not None and task_seconds < self._pop_seconds):
             return False
         now, window = self._clock.seconds(), self._imminent_window()
         return all(now - held.started < window for held in self._held.values()
@@ -303,6 +325,8 @@ class Agent:
         size = len(task.get("input") or task.get("input_b64") or b"")
         self._input_bytes = _average(self._input_bytes, size)
         held = Held(task, now)
+        if self._held.get(held.key) is None:
+            self._jobs_held[held.key[0]] += 1
         self._held[held.key] = held
         self._queue.append(held)
         self._tune_heartbeat(held.expires - now)
@@ -334,7 +358,7 @@ class Agent:
         """Tasks run per trip to a slot's thread: several when they are tiny
         (about BATCH_SECONDS of them, and never more than the queue spread
         over the slots), else one."""
-        seconds = self._task_seconds
+        seconds = self._estimate()
         if seconds is None or seconds * 2 > BATCH_SECONDS:
             return 1
         fair = -(-len(self._queue) // self.slots)  # a share of the queue per slot
@@ -365,17 +389,27 @@ class Agent:
             # fault, so let its lease expire and another attempt run it.
             self.log.warn("task {job}/{slot} not run: {error}", job=held.task["job_id"],
                           slot=held.task["slot"], error=outcome.getErrorMessage())
-            del self._held[held.key]
+            self._forget(held.key)
         else:
             held.state = "acking"
+            job = held.key[0]
+            if job != self._estimate_job and self._estimate_job is not None:
+                self._task_seconds = None  # a new job: start over from its tasks
+            self._estimate_job = job
             self._task_seconds = _average(self._task_seconds, seconds)
             self.stats.finished(outcome.ok)
             self._acks.add(PendingAck(held.task["job_id"], held.task["slot"], held.lease_id,
                                       outcome.result, outcome.error), send=False)
             self.stats.unacked = len(self._acks)
 
+    def _forget(self, key):
+        if self._held.pop(key, None) is not None:
+            self._jobs_held[key[0]] -= 1
+            if not self._jobs_held[key[0]]:
+                del self._jobs_held[key[0]]
+
     def _settled(self, key, accepted):
-        self._held.pop(key, None)
+        self._forget(key)
         self.stats.unacked = len(self._acks)
         if not accepted:
             self.stats.lost += 1
@@ -422,7 +456,7 @@ class Agent:
             else:
                 self.log.info("lease of {job}/{slot} lost", job=held.task["job_id"],
                               slot=held.task["slot"])
-                del self._held[held.key]
+                self._forget(held.key)
                 self._acks.drop(held.key)
                 self.stats.lost += 1
         self._wake()
