@@ -273,6 +273,31 @@ def test_prefetch_adapts_to_task_length(env, tmp_path):
     assert fixed.prefetch == 0
 
 
+def test_a_task_length_measured_on_one_job_does_not_size_the_pops_of_the_next(env, tmp_path):
+    agent, _ = make_agent(env, tmp_path, slots=1, prefetch=None)
+    asked = []
+    pop, pop_and_ack = agent._api.pop, agent._api.pop_and_ack
+    agent._api.pop = lambda **kw: asked.append(kw["max"]) or pop(**kw)
+    agent._api.pop_and_ack = lambda acks, **kw: asked.append(kw["max"]) or pop_and_ack(acks, **kw)
+    agent.start()
+    grid = submitter(env)
+    job_with_tasks(env, grid, [b"a", b"b"])
+    settle(env)
+    assert agent.stats.done == 2
+    # As if that job's tasks had been measured tiny, with slow round trips:
+    # while it ran, the agent would have popped 256 at a time.
+    agent._task_seconds, agent._pop_seconds = 0.0001, 0.05
+    asked.clear()
+    # The agent is idle: the next job's tasks may be of any length, so its
+    # first pop takes one task per slot plus one, not 256 of them.
+    settle(env)
+    job = job_with_tasks(env, grid, [b"%d" % i for i in range(20)])
+    settle(env)
+    assert asked and asked[0] == 2
+    assert results(env, job, [0, 19]) == {0: b"0", 19: b"19"}
+    assert agent.stats.done == 22 and agent.stats.lost == 0
+
+
 def test_a_busy_agent_batches_acks_and_an_idle_one_acks_at_once():
     clock, api, settled = Clock(), ScriptedAPI(), []
     busy = {"now": True}
