@@ -34,6 +34,19 @@ def upgrade_token(request):
     return token.decode("ascii", "replace") or None
 
 
+def check_upgrade(request, token):
+    """Raise :class:`UpgradeRefused` unless ``request`` can switch to ``token``."""
+    if request.method != b"GET":
+        raise UpgradeRefused("an upgrade is a GET request")
+    if request.clientproto != b"HTTP/1.1":
+        raise UpgradeRefused("only HTTP/1.1 connections can switch protocols")
+    if upgrade_token(request) != token:
+        raise UpgradeRefused(f"send 'Connection: Upgrade' and 'Upgrade: {token}'")
+    channel = request.channel
+    if channel.transport is None or getattr(channel, "_networkProducer", None) is None:
+        raise UpgradeRefused("this connection cannot switch protocols")
+
+
 def switch_protocol(request, token, protocol, headers=()):
     """Answer ``request`` with 101 and hand its connection to ``protocol``
     (an IProtocol, not yet connected). ``headers`` are extra ``(name,
@@ -42,24 +55,21 @@ def switch_protocol(request, token, protocol, headers=()):
 
     Raises :class:`UpgradeRefused` for a request that cannot switch.
     """
-    if request.method != b"GET":
-        raise UpgradeRefused("an upgrade is a GET request")
-    if request.clientproto != b"HTTP/1.1":
-        raise UpgradeRefused("only HTTP/1.1 connections can switch protocols")
-    if upgrade_token(request) != token:
-        raise UpgradeRefused(f"send 'Connection: Upgrade' and 'Upgrade: {token}'")
+    check_upgrade(request, token)
     channel = request.channel
     transport = channel.transport
-    if transport is None or getattr(channel, "_networkProducer", None) is None:
-        raise UpgradeRefused("this connection cannot switch protocols")
     head = [b"HTTP/1.1 101 Switching Protocols", b"Connection: Upgrade",
             b"Upgrade: " + token.encode("ascii")]
     head += [f"{name}: {value}".encode("latin-1") for name, value in headers]
     # Bytes the client sent after the request (it should have waited for the
-    # 101, but pipelining is legal): they belong to the new protocol.
-    early = b"".join(getattr(channel, "_dataBuffer", ()))
+    # 101, but pipelining is legal): they belong to the new protocol. Those
+    # of a later read wait in _dataBuffer; those of the request's own read
+    # are still in LineReceiver's buffer (this runs inside its loop), and
+    # emptying it ends that loop.
+    early = b"".join(getattr(channel, "_dataBuffer", ())) + channel.clearLineBuffer()
     channel._dataBuffer = []
-    channel._networkProducer.unregisterProducer()
+    producer = channel._networkProducer
+    producer.unregisterProducer()
     channel.setTimeout(None)
     channel._savedTimeOut = None
     if hasattr(transport, "wrappedProtocol"):  # TLS, or another protocol wrapper
@@ -69,10 +79,24 @@ def switch_protocol(request, token, protocol, headers=()):
     # The HTTP channel is out of the loop now: it must not write or time out.
     channel.transport = None
     transport.write(b"\r\n".join(head) + b"\r\n\r\n")
+    _finish_switched(request)
+    # twisted.web stops reading while a request is handled and over 16 KiB
+    # wait behind it; nobody else would start it again.
+    producer.resumeProducing()
     protocol.makeConnection(transport)
     if early:
         protocol.dataReceived(early)
     return NOT_DONE_YET
+
+
+def _finish_switched(request):
+    """Finish ``request`` as twisted.web's a 101 without a body (its head is
+    written already): the access log and request metrics see it then, and
+    its channel lets go of it."""
+    request.setResponseCode(101)
+    request.startedWriting = 1  # so finish() writes no head of its own
+    request.sentLength = 0
+    request.finish()
 
 
 class SwitchingResource(Resource):
@@ -100,6 +124,8 @@ class SwitchingResource(Resource):
                               f"this URL only speaks {self._token}: send 'Connection: Upgrade' "
                               f"and 'Upgrade: {self._token}'")
         try:
+            # Checked before the protocol is built: a refused request builds none.
+            check_upgrade(request, self._token)
             return switch_protocol(request, self._token, self._protocol_factory(request),
                                    self._headers)
         except UpgradeRefused as refused:
