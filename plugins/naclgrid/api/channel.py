@@ -95,7 +95,9 @@ class ChannelServer(MessageStream, TimeoutMixin):
 
     def timeoutConnection(self):
         if self._calls:
-            self.resetTimeout()  # long polls in flight: not idle
+            # Long polls in flight: not idle. setTimeout, not resetTimeout: the
+            # call that fired is spent and resetTimeout would only reset it.
+            self.setTimeout(self._idle)
         else:
             self.transport.loseConnection()
 

@@ -9,7 +9,7 @@ or everything, for a server without a channel) goes through ``fallback``.
 
 from urllib.parse import urlsplit
 
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, ensureDeferred, succeed
 from twisted.internet.error import ConnectionLost
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
@@ -167,11 +167,21 @@ class ChannelHTTP:
         client = self._client
         if client is not None and client.alive:
             return self._send(client, method, name, query, headers, data, url)
-        waiter = Deferred()
-        self._connect().addCallbacks(
-            lambda client: self._send(client, method, name, query, headers, data, url),
-            self._not_connected, errbackArgs=(method, url, headers, data)).chainDeferred(waiter)
-        return waiter
+        return ensureDeferred(self._connect_and_send(method, name, query, headers, data, url))
+
+    async def _connect_and_send(self, method, name, query, headers, data, url):
+        # A coroutine so that cancelling the caller's Deferred reaches what it
+        # waits on: while connecting, the call is then never sent (a pop sent
+        # after its caller gave up would lease a task nobody runs); once sent,
+        # the server is told to cancel it.
+        try:
+            client = await self._connect()
+        except ChannelRefused as refused:
+            self._refused = True
+            self.log.info("no agent channel at {url} ({why}): plain HTTP from now on",
+                          url=self._base, why=str(refused))
+            return await self._fallback.request(method, url, headers=headers, data=data)
+        return await self._send(client, method, name, query, headers, data, url)
 
     def _send(self, client, method, name, query, headers, data, url):
         size = sum(map(len, data)) if isinstance(data, list) else len(data or b"")
@@ -179,14 +189,6 @@ class ChannelHTTP:
             return self._fallback.request(method, url, headers=headers, data=data)
         flat = {key: values[-1] for key, values in (headers or {}).items()}
         return client.call(method, name, query, flat, data)
-
-    def _not_connected(self, failure, method, url, headers, data):
-        if failure.check(ChannelRefused):
-            self._refused = True
-            self.log.info("no agent channel at {url} ({why}): plain HTTP from now on",
-                          url=self._base, why=failure.getErrorMessage())
-            return self._fallback.request(method, url, headers=headers, data=data)
-        return failure  # unreachable: the transport's retry rules decide
 
     def _connect(self):
         if self._connecting is None:
