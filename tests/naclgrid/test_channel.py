@@ -57,11 +57,12 @@ async def key(loopback, role, user=None):
     return (await loopback.keys.create(role, user))[0]
 
 
-async def sdk(loopback, reactor, role="submitter", user="alice", http=False, url=None, the_key=None):
+async def sdk(loopback, reactor, role="submitter", user="alice", http=False, url=None, the_key=None,
+              scheme="bearer"):
     """An async SDK client: over the channel, or (``http``) plain HTTP only."""
     transport = AgentHTTP(reactor) if http else None
     grid = Grid(url or loopback.url, the_key or await key(loopback, role, user), reactor=reactor,
-                http=transport, compute=False, retries=2)
+                http=transport, compute=False, retries=2, scheme=scheme)
     loopback.clients.append(transport or grid)
     return grid
 
@@ -122,6 +123,28 @@ async def test_the_sdk_uses_the_channel_and_gets_the_answers_http_gives(reactor,
     assert loopback.port.factory.seen[http_requests:] == [
         ("GET", "/naclgrid/channel", 101), ("GET", "/naclgrid/channel", 101)]
     assert master.api.transport._http._client.alive
+
+
+@pytest_twisted.ensureDeferred
+async def test_signed_calls_files_batches_and_agent_calls_travel_the_channel_too(reactor, loopback):
+    master = await sdk(loopback, reactor, scheme="hmac")
+    agent = await sdk(loopback, reactor, "agent", scheme="hmac")
+    job = await master.new_job("echo")
+    await job.drop_file("data.txt", b"file bytes")
+    await job.start()
+    slots = await job.fork_many("echo", [b"one", b"two"])
+    tasks = await bounded(agent.api.pop(max=2, wait=5), reactor)
+    leases = [(t["job_id"], t["slot"], t["lease_id"]) for t in tasks]
+    assert [answer["ok"] for answer in await agent.api.heartbeat(leases)] == [True, True]
+    acks = [{"job_id": j, "slot": s, "lease_id": lease, "result": b"r%d" % s}
+            for j, s, lease in leases]
+    assert len(await agent.api.ack_many(acks)) == 2
+    results = await master.api.fetch_many(job.job_id, slots)
+    assert [r["result"] for r in results] == [b"r0", b"r1"]
+    assert [j["job_id"] for j in await master.jobs()] == [job.job_id]
+    assert await agent.nodes() is not None
+    # Not one of these calls went over plain HTTP.
+    assert [s for s in loopback.port.factory.seen if not s[1].endswith("/channel")] == []
 
 
 async def error_of(d):
@@ -257,6 +280,39 @@ async def test_without_a_channel_the_client_falls_back_to_http_once_and_for_all(
     finally:
         await master.close()
         await port.stopListening()
+
+
+@pytest.mark.integration
+def test_an_agent_process_runs_a_job_over_the_channel_of_a_twistd_server(tmp_path):
+    from gridhost.testing import wait_for
+    from naclgrid.client import connect
+    from naclgrid.testing import AgentProcess
+    from tests.naclgrid.agent_support import GridServer, kill_agents
+
+    server = GridServer(tmp_path, pool=False).start()
+    agent = None
+    try:
+        agent = AgentProcess(tmp_path, server.url, server.key("agent"), "channeled").start()
+        with connect(server.url, server.key("submitter", "alice"), compute=False) as grid:
+            job = grid.new_job("echo")
+            job.start()
+            slots = job.fork_many("echo", [b"task %d" % i for i in range(20)])
+            assert job.gather(slots, timeout=60) == [b"task %d" % i for i in range(20)]
+            job.stop()
+        log = tmp_path / "data" / "access.log"
+        # Lines are written when a request finishes; the agent's channel did at its 101.
+        wait_for(lambda: log.exists() and log.read_text().count("/naclgrid/channel") >= 2,
+                 30, "the channel lines in the access log")
+        lines = log.read_text().splitlines()
+    finally:
+        if agent is not None:
+            kill_agents([agent])
+        server.kill()
+    channel_lines = [line for line in lines if '"GET /naclgrid/channel HTTP/1.1" 101' in line]
+    assert len(channel_lines) >= 2  # the agent's and the master's
+    # Neither the agent's pops and acks nor the master's calls were HTTP requests.
+    assert not [line for line in lines
+                if any(f"/naclgrid/{name}" in line for name in ("pop", "ack", "fork", "fetch"))]
 
 
 # -- raw messages against the server ---------------------------------------------------
