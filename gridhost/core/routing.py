@@ -12,6 +12,7 @@ from twisted.web.resource import Resource
 from gridhost.core.responses import json_error
 
 MAX_HOST_HEADER = 255
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def host_of(request):
@@ -94,7 +95,11 @@ class HostRouter(Resource):
 
     def _track(self, request, label):
         started = self._clock.seconds()
+        # A client chooses the method: an unbounded label set would grow the
+        # metrics without end, so anything unusual counts as "other".
         method = request.method.decode("ascii", "replace")
+        if method not in _METHODS:
+            method = "other"
 
         def finished(_):
             self._observe(label, method, request.code, self._clock.seconds() - started)

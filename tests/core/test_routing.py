@@ -138,3 +138,14 @@ def test_apps_learn_their_local_url_once_listening(tmp_path, clock):
         assert (tmp_path / "ports").read_text() == f"{port}\n"
     finally:
         service.ports[0].stopListening()
+
+
+def test_an_unusual_method_is_counted_as_other(host):
+    # The client picks the method: metric labels must not grow with its whims.
+    http = StubTreq(host.site.resource)
+    result_of(http.request("FROB", "http://farm.example/jobs/1"))
+    result_of(http.request("GET", "http://farm.example/jobs/1"))
+    body = get(host, "http://farm.example/metrics")[1].decode()
+    assert 'method="other",site="corefarm:/"' in body
+    assert 'method="GET",site="corefarm:/"' in body
+    assert "FROB" not in body
