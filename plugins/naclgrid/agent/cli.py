@@ -35,7 +35,8 @@ def build_agent(config, reactor, stats=None, sandbox=None, http=None):
     # One thread per slot, plus one so compiling a new module never waits for a slot.
     threads = ThreadPool(minthreads=0, maxthreads=config.slots + 1, name="naclgrid-slots")
     cache = FileCache(f"{config.cache_dir}/files", api.download, config.cache_max_bytes)
-    executor = TaskExecutor(cache, in_threadpool(reactor, threads), sandbox=sandbox)
+    executor = TaskExecutor(cache, in_threadpool(reactor, threads), sandbox=sandbox,
+                            clock=reactor)
     stats = stats or AgentStats(reactor)
     agent = Agent(api, executor, reactor, stats, slots=config.slots, node=config.node,
                   applications=config.applications, poll_wait=config.poll_wait,

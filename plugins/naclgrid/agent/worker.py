@@ -355,7 +355,10 @@ class Agent:
             self.stats.running = self._running
             self.stats.current_job = batch[-1].task["job_id"]
             if len(batch) == 1:
-                self._executor.run(batch[0].task).addBoth(self._ran, batch)
+                # Alone (no other task running or waiting), a tiny task may
+                # run right here: see TaskExecutor.run.
+                alone = self._running == 1 and not self._queue
+                self._executor.run(batch[0].task, inline=alone).addBoth(self._ran, batch)
             else:
                 self._executor.run_many([h.task for h in batch]).addBoth(self._ran, batch)
 
