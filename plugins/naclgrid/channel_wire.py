@@ -118,7 +118,16 @@ class MessageStream(Protocol):
         self.messageReceived(obj, body)
 
     def sendMessage(self, obj, body=None):
-        self.transport.writeSequence(encode(obj, body))
+        transport = self.transport
+        transport.writeSequence(encode(obj, body))
+        # A plain TCP transport sends on the reactor's next pass; a message
+        # here usually wakes the peer (a task for an agent, a result for its
+        # master) while this side goes on with the call that sent it, so it
+        # leaves now and both sides work at once. (A TLS transport has no
+        # doWrite: its bytes leave with the wrapped transport's next pass.)
+        flush = getattr(transport, "doWrite", None)
+        if flush is not None and not transport.disconnecting:
+            flush()  # an error it meets is left for the reactor to act on
 
     def messageReceived(self, obj, body):
         raise NotImplementedError
