@@ -240,11 +240,12 @@ class IGrid(Interface):
         """Job."""
 
     def pop(node, user, max=1, applications=None, job_id=None, wait=0,
-            owner=None):
+            owner=None, park_max=None):
         """Lease up to ``max`` tasks; with ``wait`` > 0, long-poll until at
         least one is available or ``wait`` seconds pass; list of PopResult
         (empty on timeout). Registers the node as live and polling.
-        ``owner`` (a submitter popping its own job) requires ``job_id``."""
+        ``owner`` (a submitter popping its own job) requires ``job_id``.
+        ``park_max``: a poll that had to wait takes at most this many."""
 
     def heartbeat(leases, node=None):
         """Extend Leases; list of new expiry or None per lease."""

@@ -38,6 +38,18 @@ def test_pop_long_poll_wakes_when_work_arrives(env, alice, agent):
     assert env.clock.seconds() == 1_700_000_000.0
 
 
+def test_a_parked_pop_takes_at_most_park_max(env, alice, agent):
+    job_id = alice.started_job()
+    pending = agent.start("POST", "pop", json={"max": 256, "wait": 30, "park_max": 2})
+    env.stub.flush()
+    alice.post("fork_many", {"job_id": job_id}, json={"tasks": [{"entry": "main"}] * 5})
+    env.stub.flush()
+    assert len(agent.finish(pending).json()["tasks"]) == 2
+    assert agent.post("pop", data={"max": "8", "park_max": "0"}).code == 400
+    assert agent.post("pop", json={"max": 8, "park_max": "two"}).code == 400
+    assert len(agent.post("pop", data={"max": "8", "park_max": "1"}).json()["tasks"]) == 3
+
+
 def test_pop_long_poll_ends_empty_on_the_clock(env, agent):
     pending = agent.start("POST", "pop", data={"wait": "5"})
     env.advance(4)

@@ -334,3 +334,14 @@ def test_ack_many_reports_per_item(grid, clock):
     assert outcomes[0] == "ok" and outcomes[4] == "ok"
     assert [type(o) for o in outcomes[1:4]] == [errors.TooLarge, errors.BadRequest, errors.BadRequest]
     failure_of(grid.ack_many([(jid, 0, "l", b"", None)] * 1025), errors.TooLarge)
+
+
+def test_a_poll_that_had_to_wait_takes_at_most_park_max(grid, clock):
+    # An agent asks for a big batch of the job at hand; if none is queued, the
+    # job that comes next answers it, and must not all go to that one agent.
+    jid = job(grid)
+    parked = grid.pop("n1", "agent", max=256, wait=30, park_max=2)
+    result_of(grid.fork_many(jid, [("main", b"%d" % i) for i in range(10)]))
+    assert len(result_of(parked)) == 2
+    # Work already queued is taken as asked.
+    assert len(result_of(grid.pop("n1", "agent", max=5, wait=30, park_max=2))) == 5

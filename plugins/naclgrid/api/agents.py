@@ -43,6 +43,7 @@ def install(app):
                 "max": params.integer("max", 1, 256, default=1),
                 "applications": applications_of(params.text("applications", max_length=4096)),
                 "wait": params.number("wait", 0, 60, default=0.0),
+                "park_max": params.integer("park_max", 1, 256, default=None),
             }
         node = options.pop("node") or f"key-{principal.key_id}"
         if not _NODE_RE.match(node):
@@ -221,6 +222,8 @@ def pop_options_of_json(body):
         "max": check_int("max", body.get("max", 1), 1, 256),
         "applications": applications_of(apps),
         "wait": check_number("wait", body.get("wait", 0), 0, 60),
+        "park_max": (None if body.get("park_max") is None
+                     else check_int("park_max", body["park_max"], 1, 256)),
     }
 
 

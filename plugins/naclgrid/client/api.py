@@ -172,9 +172,13 @@ class GridAPI:
             lambda answer: answer["jobs"])
 
     # -- agents ------------------------------------------------------------
-    def pop(self, *, max=1, wait=0, node=None, applications=None, job_id=None, retries=None):
-        """Fires with the leased tasks; each has its input as bytes in ``"input"``."""
+    def pop(self, *, max=1, wait=0, node=None, applications=None, job_id=None, retries=None,
+            park_max=None):
+        """Fires with the leased tasks; each has its input as bytes in ``"input"``.
+        ``park_max``: if the server has to wait for work, take at most this many."""
         form = [("max", str(max)), ("wait", _seconds(wait))]
+        if park_max is not None:
+            form.append(("park_max", str(park_max)))
         if node:
             form.append(("node", node))
         if applications:
@@ -187,18 +191,21 @@ class GridAPI:
             accept=FRAMES if self.frames else None).addCallback(
             lambda reply: _tasks(*reply.document()))
 
-    def pop_and_ack(self, acks, *, max=1, wait=0, node=None, applications=None, retries=None):
+    def pop_and_ack(self, acks, *, max=1, wait=0, node=None, applications=None, retries=None,
+                    park_max=None):
         """Deliver ``acks`` (as for :meth:`ack_many`) and pop in one call.
         Fires with ``(tasks, per-ack answers)``. The answers come with the
         tasks, i.e. when the long poll ends; the acks themselves take effect
         before the poll parks. A server that does not take acks on ``pop``
         gets them through ``ack_many`` first."""
         return ensureDeferred(self._pop_and_ack(list(acks), max, wait, node, applications,
-                                                retries))
+                                                retries, park_max))
 
-    async def _pop_and_ack(self, acks, max, wait, node, applications, retries):
+    async def _pop_and_ack(self, acks, max, wait, node, applications, retries, park_max=None):
         if self.pop_acks:
             body = {"max": max, "wait": wait}
+            if park_max is not None:
+                body["park_max"] = park_max
             if node:
                 body["node"] = node
             if applications:

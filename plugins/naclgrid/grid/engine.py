@@ -216,7 +216,10 @@ class Grid:
     # -- agents ---------------------------------------------------------------------------
     @_as_deferred
     async def pop(self, node, user, max=1, applications=None, job_id=None, wait=0,
-                  owner=None):
+                  owner=None, park_max=None):
+        """``park_max``: once the poll has had to wait for work, it takes at
+        most this many tasks (an agent asks for a big batch of the job at
+        hand, but a parked poll is answered by whatever job comes next)."""
         lim = self.limits
         if not isinstance(node, str) or not NODE_ID.match(node):
             raise BadRequest("node must match [A-Za-z0-9_.-]{1,64}")
@@ -257,6 +260,8 @@ class Grid:
                     if woken and len(tasks) == max:
                         self._waiters.chain(wake_apps)
                     return tasks
+                if park_max is not None:
+                    max = min(max, _int_in("park_max", park_max, 1, lim.max_pop))
                 # Woken or timed out, look again: the timeout and an event may race.
                 woken = await waiter.wait(self.clock, deadline - self._now())
         finally:
