@@ -42,6 +42,7 @@ def test_a_parked_pop_takes_at_most_park_max(env, alice, agent):
     job_id = alice.started_job()
     pending = agent.start("POST", "pop", json={"max": 256, "wait": 30, "park_max": 2})
     env.stub.flush()
+    env.advance(1)
     alice.post("fork_many", {"job_id": job_id}, json={"tasks": [{"entry": "main"}] * 5})
     env.stub.flush()
     assert len(agent.finish(pending).json()["tasks"]) == 2

@@ -341,7 +341,15 @@ def test_a_poll_that_had_to_wait_takes_at_most_park_max(grid, clock):
     # job that comes next answers it, and must not all go to that one agent.
     jid = job(grid)
     parked = grid.pop("n1", "agent", max=256, wait=30, park_max=2)
+    clock.advance(1)  # parked a while: the work that wakes it is a new job
     result_of(grid.fork_many(jid, [("main", b"%d" % i) for i in range(10)]))
     assert len(result_of(parked)) == 2
+    assert len(result_of(grid.pop("n2", "agent", max=256, park_max=2))) == 8  # queued: all
+    # A poll woken soon (a master still forking batches) takes what it asked.
+    quick = grid.pop("n2", "agent", max=256, wait=30, park_max=2)
+    clock.advance(0.1)
+    result_of(grid.fork_many(jid, [("main", b"%d" % i) for i in range(10)]))
+    assert len(result_of(quick)) == 10
     # Work already queued is taken as asked.
+    result_of(grid.fork_many(jid, [("main", b"x")] * 5))
     assert len(result_of(grid.pop("n1", "agent", max=5, wait=30, park_max=2))) == 5

@@ -190,7 +190,7 @@ class Agent:
             # A pop that finds nothing waits on the server, and whatever job
             # comes next answers it: sized by this job's tiny tasks (max 256)
             # it took all of a later job's 200 tasks of 10 ms to one agent
-            # (fan-out 1.9 s). So if it has to wait, it takes one per slot
+            # (fan-out 1.9 s). So once parked a while (0.5 s), it takes one per slot
             # and one more (``park_max``), as a new job's first pop would.
             self._popping = True
             pop_started = self._clock.seconds()
@@ -345,8 +345,8 @@ class Agent:
         if not self._queue and deliver:
             self._acks.flush()  # nothing waits for a slot: deliver at once
         while self._running < self.slots and self._queue:
-            batch, size = [], self._batch_size()  # sized on the whole queue, once
-            while self._queue and len(batch) < size:
+            batch = []
+            while self._queue and len(batch) < self._batch_size():
                 held = self._queue.popleft()
                 if held.key not in self._held:  # its lease was lost while it waited
                     continue

@@ -27,6 +27,8 @@ NODE_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")
 MAX_SLOTS_PER_CALL = 10_000
 MAX_HEARTBEAT_LEASES = 1024
 MAX_ACKS_PER_CALL = 1024
+# A poll parked at least this long takes no more than its ``park_max``.
+PARK_SECONDS = 0.5
 
 
 def _as_deferred(coroutine_function):
@@ -217,9 +219,10 @@ class Grid:
     @_as_deferred
     async def pop(self, node, user, max=1, applications=None, job_id=None, wait=0,
                   owner=None, park_max=None):
-        """``park_max``: once the poll has had to wait for work, it takes at
-        most this many tasks (an agent asks for a big batch of the job at
-        hand, but a parked poll is answered by whatever job comes next)."""
+        """``park_max``: once the poll has waited PARK_SECONDS for work, it
+        takes at most this many tasks (an agent asks for a big batch of the
+        job at hand, but a poll parked that long is answered by whatever job
+        comes next)."""
         lim = self.limits
         if not isinstance(node, str) or not NODE_ID.match(node):
             raise BadRequest("node must match [A-Za-z0-9_.-]{1,64}")
@@ -246,6 +249,11 @@ class Grid:
         try:
             woken = False
             while True:
+                if woken and park_max is not None and self._now() - start >= PARK_SECONDS:
+                    # Parked this long, the poll is answered by new work of
+                    # unknown size (the next job), not by the stream it
+                    # was sized for (a master still forking batches).
+                    max = min(max, _int_in("park_max", park_max, 1, lim.max_pop))
                 waiter = self._waiters.for_work(apps=wake_apps, job_id=job_id)
                 try:
                     tasks = await self.store.pop(node, self._now(), max=max,
@@ -260,8 +268,6 @@ class Grid:
                     if woken and len(tasks) == max:
                         self._waiters.chain(wake_apps)
                     return tasks
-                if park_max is not None:
-                    max = min(max, _int_in("park_max", park_max, 1, lim.max_pop))
                 # Woken or timed out, look again: the timeout and an event may race.
                 woken = await waiter.wait(self.clock, deadline - self._now())
         finally:
