@@ -431,3 +431,23 @@ def test_a_long_task_among_tiny_ones_does_not_keep_a_free_slot_idle(env, tmp_pat
     threads.release()
     settle(env)
     assert results(env, job, [0]) == {0: b"LONG"} and results(env, second, [0]) == {0: b"NEXT"}
+
+
+def test_the_pop_that_carries_a_jobs_last_results_is_not_sized_by_that_job(env, tmp_path):
+    # That pop waits on the server for whatever job comes next: sized by the
+    # finished job's tiny tasks it would take 256 of the next job's tasks.
+    agent, sandbox = make_agent(env, tmp_path, slots=1, prefetch=None)
+    run = sandbox.run
+    sandbox.run = lambda *a, **kw: env.clock.advance(0.0002) or run(*a, **kw)  # a tiny task
+    asked = []
+    pop, pop_and_ack = agent._api.pop, agent._api.pop_and_ack
+    agent._api.pop = lambda **kw: asked.append(("pop", kw["max"])) or pop(**kw)
+    agent._api.pop_and_ack = lambda acks, **kw: asked.append(("ack", kw["max"])) or pop_and_ack(
+        acks, **kw)
+    agent._task_seconds, agent._pop_seconds, agent._estimate_job = 0.0001, 0.05, "older-job"
+    agent.start()
+    job_with_tasks(env, submitter(env), [b"last"])
+    settle(env)
+    assert agent.stats.done == 1
+    carrying = [most for kind, most in asked if kind == "ack"]
+    assert carrying and max(carrying) == 2, asked
