@@ -353,3 +353,9 @@ def test_a_poll_that_had_to_wait_takes_at_most_park_max(grid, clock):
     # Work already queued is taken as asked.
     result_of(grid.fork_many(jid, [("main", b"x")] * 5))
     assert len(result_of(grid.pop("n1", "agent", max=5, wait=30, park_max=2))) == 5
+
+
+def test_a_bad_park_max_is_refused_before_the_poll_parks(grid):
+    for bad in (0, 257, "2", True):
+        failure_of(grid.pop("n1", "agent", max=4, wait=30, park_max=bad), errors.BadRequest)
+    assert grid.waiting == 0

@@ -190,22 +190,21 @@ class Agent:
             # A pop that finds nothing waits on the server, and whatever job
             # comes next answers it: sized by this job's tiny tasks (max 256)
             # it took all of a later job's 200 tasks of 10 ms to one agent
-            # (fan-out 1.9 s). So once parked a while (0.5 s), it takes one per slot
-            # and one more (``park_max``), as a new job's first pop would.
+            # (fan-out 1.9 s). So once parked a while (0.5 s) it takes one
+            # per slot and one more (``park_max``), as a new job's first pop.
             self._popping = True
             pop_started = self._clock.seconds()
             riding = self._acks.take_riding()
             for item in riding:
                 self._mark(item.key, "riding")
+            options = dict(max=min(want, 256), wait=self._poll_wait, node=self.node,
+                           applications=self._applications, retries=0,
+                           park_max=self.slots + 1)
             if riding:
                 self._pop_call = self._api.pop_and_ack(
-                    [item.as_dict() for item in riding], max=min(want, 256),
-                    wait=self._poll_wait, node=self.node, applications=self._applications,
-                    retries=0, park_max=self.slots + 1)
+                    [item.as_dict() for item in riding], **options)
             else:
-                self._pop_call = self._api.pop(max=min(want, 256), wait=self._poll_wait,
-                                               node=self.node, applications=self._applications,
-                                               retries=0, park_max=self.slots + 1)
+                self._pop_call = self._api.pop(**options)
             try:
                 tasks = await self._pop_call
                 if riding:

@@ -136,12 +136,8 @@ class ChannelServer(MessageStream, TimeoutMixin):
                 request, 429, "limit_exceeded",
                 f"at most {self._max_calls} calls in flight on one channel"))
             return
-        call = ensureDeferred(route(self._api, request))
-        if call.called:  # answered at once: skip the bookkeeping
-            call.addBoth(self._finished, call_id, request)
-            return
-        self._calls[call_id] = call
-        call.addBoth(self._finished, call_id, request)
+        call = self._calls[call_id] = ensureDeferred(route(self._api, request))
+        call.addBoth(self._finished, call_id, request)  # forgets it again
 
     def _request_of(self, obj, body):
         name, method = obj.get("name"), obj.get("method", "POST")

@@ -9,7 +9,7 @@ or everything, for a server without a channel) goes through ``fallback``.
 
 from urllib.parse import urlsplit
 
-from twisted.internet.defer import Deferred, ensureDeferred, succeed
+from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.internet.error import ConnectionLost
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
@@ -17,6 +17,7 @@ from twisted.web.client import URI
 from twisted.web.http_headers import Headers
 
 from naclgrid.channel_wire import MAX_BYTES_HEADER, TOKEN, MessageStream
+from naclgrid.client.http import Response
 
 # The longest 101 answer head read before the connection is given up.
 MAX_HANDSHAKE_BYTES = 16 * 1024
@@ -26,18 +27,6 @@ HANDSHAKE_SECONDS = 10.0
 
 class ChannelRefused(Exception):
     """The server answered the upgrade with something other than 101."""
-
-
-class Answer:
-    """A channel answer, read like an HTTP response (treq's names)."""
-
-    def __init__(self, code, headers, body):
-        self.code = code
-        self.headers = headers
-        self._body = body
-
-    def content(self):
-        return succeed(self._body)
 
 
 class ChannelClient(MessageStream):
@@ -102,7 +91,7 @@ class ChannelClient(MessageStream):
 
     # -- calls ---------------------------------------------------------------
     def call(self, method, name, query, headers, body):
-        """A Deferred of the :class:`Answer` to one call."""
+        """A Deferred of the :class:`~naclgrid.client.http.Response` to one call."""
         self._next_id += 1
         call_id = self._next_id
 
@@ -126,7 +115,7 @@ class ChannelClient(MessageStream):
         headers = Headers()
         for key, value in (obj.get("headers") or {}).items():
             headers.setRawHeaders(key, [value])
-        answer.callback(Answer(status, headers, body or b""))
+        answer.callback(Response(status, headers, body or b""))
 
     def connectionLost(self, reason):
         self.alive = False
@@ -221,8 +210,6 @@ class ChannelHTTP:
         if client is not None and client.transport is not None:
             client.transport.loseConnection()
         return self._fallback.close()
-
-
 
 
 def _give_up(connecting, ready):

@@ -40,13 +40,15 @@ SLOW_PENALTY = 30
 
 
 class Outcome:
-    """What became of a task: ``result`` bytes, or ``error`` text to report."""
+    """What became of a task: ``result`` bytes, or ``error`` text to report
+    (and the sandbox error's ``kind``, when it was one)."""
 
-    __slots__ = ("result", "error")
+    __slots__ = ("result", "error", "kind")
 
-    def __init__(self, result=None, error=None):
+    def __init__(self, result=None, error=None, kind=None):
         self.result = result
         self.error = error
+        self.kind = kind
 
     @property
     def ok(self):
@@ -127,28 +129,23 @@ class TaskExecutor:
             call = await self._prepare(task)
         except _Refused as refused:
             return refused.outcome
-        if self._clock is None:
-            try:
-                result = await self._in_thread(self.sandbox.run, *call)
-            except Exception as exc:
-                return Outcome(error=_describe(exc))
-            return Outcome(result=bytes(result))
         kind = (task["module"]["sha256"], task["entry"])
-        if inline and self._quick.get(kind, 0) >= QUICK_RUNS:
+        if inline and self._clock is not None and self._quick.get(kind, 0) >= QUICK_RUNS:
             outcome = self._run_inline(kind, call)
             if outcome is not None:
                 return outcome
         outcome, seconds = await self._in_thread(self._timed, call)
-        self._note(kind, seconds)
+        if seconds is not None:
+            self._note(kind, seconds)
         return outcome
 
     def _timed(self, call):
-        """On a worker thread: run one call; its Outcome and wall time."""
+        """On a worker thread: run one call; its Outcome and wall time (None
+        without a clock)."""
+        if self._clock is None:
+            return _outcome_of(self.sandbox, call), None
         start = self._clock.seconds()
-        try:
-            outcome = Outcome(result=bytes(self.sandbox.run(*call)))
-        except Exception as exc:
-            outcome = Outcome(error=_describe(exc))
+        outcome = _outcome_of(self.sandbox, call)
         return outcome, self._clock.seconds() - start
 
     def _run_inline(self, kind, call):
@@ -159,13 +156,10 @@ class TaskExecutor:
         if capped:
             limits = replace(limits, seconds=INLINE_SECONDS)
         start = self._clock.seconds()
-        try:
-            outcome = Outcome(result=bytes(self.sandbox.run(app, entry, data, files, limits)))
-        except Exception as exc:
-            if capped and getattr(exc, "kind", None) == TIME_LIMIT:
-                self._quick[kind] = -SLOW_PENALTY
-                return None
-            outcome = Outcome(error=_describe(exc))
+        outcome = _outcome_of(self.sandbox, (app, entry, data, files, limits))
+        if capped and outcome.kind == TIME_LIMIT:
+            self._quick[kind] = -SLOW_PENALTY
+            return None
         self._note(kind, self._clock.seconds() - start)
         return outcome
 
@@ -231,13 +225,15 @@ class _Refused(Exception):
 
 def _run_each(sandbox, calls):
     """On a worker thread: run each call, one Outcome each."""
-    outcomes = []
-    for call in calls:
-        try:
-            outcomes.append(Outcome(result=bytes(sandbox.run(*call))))
-        except Exception as exc:
-            outcomes.append(Outcome(error=_describe(exc)))
-    return outcomes
+    return [_outcome_of(sandbox, call) for call in calls]
+
+
+def _outcome_of(sandbox, call):
+    """Run one ``sandbox.run`` call; its Outcome, failures included."""
+    try:
+        return Outcome(result=bytes(sandbox.run(*call)))
+    except Exception as exc:
+        return Outcome(error=_describe(exc), kind=getattr(exc, "kind", None))
 
 
 def _describe(exc):

@@ -107,11 +107,12 @@ class _CachedEndpoints:
 
 
 class Response:
-    """What the transport reads of an answer (treq's names)."""
+    """What the transport reads of an answer (treq's names): a status code,
+    twisted ``Headers`` and the whole body. The agent channel's answers too."""
 
-    def __init__(self, response, body):
-        self.code = response.code
-        self.headers = response.headers
+    def __init__(self, code, headers, body):
+        self.code = code
+        self.headers = headers
         self._body = body
 
     def content(self):
@@ -141,7 +142,8 @@ class AgentHTTP:
     def _read(response):
         body = _Body()
         response.deliverBody(body)
-        return body.done.addCallback(lambda data: Response(response, data))
+        return body.done.addCallback(
+            lambda data: Response(response.code, response.headers, data))
 
     def close(self):
         return self.pool.closeCachedConnections()

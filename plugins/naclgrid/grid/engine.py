@@ -227,6 +227,8 @@ class Grid:
         if not isinstance(node, str) or not NODE_ID.match(node):
             raise BadRequest("node must match [A-Za-z0-9_.-]{1,64}")
         max = _int_in("max", max, 1, lim.max_pop)
+        if park_max is not None:
+            _int_in("park_max", park_max, 1, lim.max_pop)
         wait = _number_in("wait", wait, 0, lim.max_wait)
         apps = None if applications is None else tuple(sorted(set(applications)))
         if apps is not None and not all(isinstance(a, str) and a for a in apps):
@@ -253,7 +255,7 @@ class Grid:
                     # Parked this long, the poll is answered by new work of
                     # unknown size (the next job), not by the stream it
                     # was sized for (a master still forking batches).
-                    max = min(max, _int_in("park_max", park_max, 1, lim.max_pop))
+                    max = min(max, park_max)
                 waiter = self._waiters.for_work(apps=wake_apps, job_id=job_id)
                 try:
                     tasks = await self.store.pop(node, self._now(), max=max,
