@@ -1,6 +1,6 @@
 """Helpers for tests and benchmarks of naclgrid (as gridhost.testing is for
 the host): a whole naclgrid in this process with the real REST API on a
-loopback port (memory store, the ``echo`` app registered, the grid's
+loopback port (memory store, the ``echo`` and ``pi`` apps registered, the grid's
 service running; the caller passes its reactor in), and real agent
 processes."""
 
@@ -40,6 +40,7 @@ async def serve_loopback(reactor, node_ttl=5.0, requeue_interval=0.5):
     grid = Grid(store, reactor, node_ttl=node_ttl, requeue_interval=requeue_interval)
     registry = ApplicationRegistry(store)
     registry.add("echo", wasm_bytes("echo"))
+    registry.add("pi", wasm_bytes("pi"))
     grid.applications = registry
     await registry.publish()
     keys = KeyService(store, reactor)

@@ -135,3 +135,13 @@ def test_a_task_whose_own_limit_is_shorter_fails_inline_as_it_would_anywhere(tmp
     assert "time limit" in outcome.error and threads.trips == before  # no second run
     assert "unreachable" in run(executor, "trap", seconds=0.001).error
 
+
+
+def test_a_task_without_a_module_fails_with_a_reason(tmp_path):
+    executor, threads, sandbox = make(tmp_path, {"echo": 0.0002})
+    orphan = dict(task("echo"), module=None, application="file:gone.wasm")
+    outcome = result_of(executor.run(orphan, inline=False))
+    assert outcome.error == ("bad_module: the server has no module for application "
+                             "'file:gone.wasm'")
+    assert sandbox.budgets == []
+    assert run(executor, "echo").result == b"x"  # the executor goes on

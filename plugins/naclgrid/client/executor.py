@@ -193,8 +193,15 @@ class TaskExecutor:
         files = {f["name"]: f["sha256"] for f in task.get("files", ())}
         for sha in files.values():
             await self._cache.ensure(sha)
+        module = task.get("module")
+        if module is None:
+            # The server knows no module for the task's application (a
+            # file:NAME that was never dropped, or an application since
+            # unregistered): the task fails with a reason, the agent goes on.
+            raise _Refused(Outcome(error=f"bad_module: the server has no module for "
+                                         f"application {task.get('application')!r}"))
         try:
-            app = await self._app(task["module"]["sha256"])
+            app = await self._app(module["sha256"])
         except Exception as exc:  # a refused module fails the task, not the agent
             raise _Refused(Outcome(error=_describe(exc))) from None
         try:
