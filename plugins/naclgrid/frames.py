@@ -43,9 +43,11 @@ def encode_parts(obj, blobs):
     return [_HEAD.pack(MAGIC, len(text)) + text, *blobs]
 
 
-def decode(body):
+def decode(body, copy=True):
     """``(obj, blobs)`` of a frames body; ``obj`` keeps ``*_blob`` indices
-    (see :func:`binary`) and loses ``blob_sizes``."""
+    (see :func:`binary`) and loses ``blob_sizes``. With ``copy=False`` the
+    blobs are memoryviews of ``body`` (for a body that is itself decoded
+    next and dropped: copying it out first would move every byte once more)."""
     view = memoryview(body)
     if len(view) < _HEAD.size:
         raise FrameError("a frames body starts with NGF1 and a header length")
@@ -69,7 +71,8 @@ def decode(body):
         raise FrameError("the blobs do not fill the body exactly as blob_sizes say")
     blobs, offset = [], start
     for size in sizes:
-        blobs.append(bytes(view[offset:offset + size]))
+        blob = view[offset:offset + size]
+        blobs.append(bytes(blob) if copy else blob)
         offset += size
     return obj, blobs
 

@@ -361,7 +361,7 @@ async def raw_channel(reactor, loopback):
 
 def answer(message):
     obj, body = message
-    return obj["id"], obj["status"], json.loads(body)
+    return obj["id"], obj["status"], json.loads(bytes(body))
 
 
 @pytest_twisted.ensureDeferred

@@ -33,6 +33,45 @@ IDLE_SECONDS = 300.0
 _MAX_HEADERS = 32
 
 
+class ViewContent(io.RawIOBase):
+    """A channel call's body as ``request.content``: a read-only file over the
+    message's memoryview. ``view()`` hands out the body itself, so a frames
+    body is parsed where it arrived (``io.BytesIO`` would copy it first)."""
+
+    def __init__(self, body):
+        super().__init__()
+        self._view = memoryview(body if body is not None else b"")
+        self._pos = 0
+
+    def view(self):
+        return self._view
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self):
+        return self._pos
+
+    def readinto(self, buffer):
+        chunk = self._view[self._pos:self._pos + len(buffer)]
+        buffer[:len(chunk)] = chunk
+        self._pos += len(chunk)
+        return len(chunk)
+
+    def readall(self):
+        chunk = bytes(self._view[self._pos:])
+        self._pos = len(self._view)
+        return chunk
+
+
 class ChannelRequest:
     """What an endpoint reads and writes of a request, for one channel call."""
 
@@ -43,7 +82,7 @@ class ChannelRequest:
         self.path = path
         self.uri = path + b"?" + query if query else path
         self._headers = headers
-        self.content = io.BytesIO(body or b"")
+        self.content = ViewContent(body)
         self.code = 200
         self.response_headers = {}
         self._written = []

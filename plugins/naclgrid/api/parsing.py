@@ -212,7 +212,10 @@ def read_params(request, limit, accept=("form", "multipart")):
         body = request.content.read()
         return Params(query, json_body=_json(body), body_sha256=_digest_of(body))
     if mimetype == frames.MEDIA_TYPE and "frames" in accept:
-        body = request.content.read()
+        # The channel's content offers the body as a view: its blobs are
+        # copied out once by decode, not first the whole body by read().
+        view = getattr(request.content, "view", None)
+        body = view() if view is not None else request.content.read()
         try:
             obj, blobs = frames.decode(body)
         except frames.FrameError as error:

@@ -16,6 +16,7 @@ from twisted.logger import Logger
 from twisted.web.client import URI
 from twisted.web.http_headers import Headers
 
+from naclgrid import frames
 from naclgrid.channel_wire import MAX_BYTES_HEADER, TOKEN, MessageStream
 from naclgrid.client.http import Response
 
@@ -113,9 +114,18 @@ class ChannelClient(MessageStream):
                 self.log.warn("channel refused by the server: {body}", body=body)
             return  # a call this side gave up on
         headers = Headers()
+        framed = False
         for key, value in (obj.get("headers") or {}).items():
             headers.setRawHeaders(key, [value])
-        answer.callback(Response(status, headers, body or b""))
+            if key.lower() == "content-type" and value.startswith(frames.MEDIA_TYPE):
+                framed = True
+        # A frames answer stays a view of the message: Reply.document copies
+        # its blobs out once. Anything else is read as bytes (JSON, files).
+        if body is None:
+            body = b""
+        elif not framed:
+            body = bytes(body)
+        answer.callback(Response(status, headers, body))
 
     def connectionLost(self, reason):
         self.alive = False

@@ -183,7 +183,7 @@ def _checked(reply):
         code, message = payload["error"], payload.get("message", "")
     except (ValueError, KeyError, TypeError):
         payload = {}
-        code, message = "http_error", reply.body[:200].decode("utf-8", "replace")
+        code, message = "http_error", bytes(reply.body[:200]).decode("utf-8", "replace")
     raise GridAPIError(reply.status, code, message, payload)
 
 
