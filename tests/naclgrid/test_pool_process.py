@@ -44,6 +44,7 @@ async def test_pool_starts_agents_for_queued_work_and_drains_them_when_idle(reac
     keys = KeyService(store, reactor)
     registry = ApplicationRegistry(store)
     registry.add("echo", wasm_bytes("echo"))
+    registry.add("pi", wasm_bytes("pi"))
     await registry.publish()
     engine.applications = registry
     api = NaclgridAPI(engine, Authenticator(keys, store, reactor), reactor,
@@ -61,20 +62,23 @@ async def test_pool_starts_agents_for_queued_work_and_drains_them_when_idle(reac
         assert launcher.agents == []  # nothing queued: nothing started
         submitter, _ = await keys.create("submitter", "alice")
         client = Grid(url, submitter, reactor=reactor, compute=False)
-        job = await client.new_job("echo")
+        # Tasks of about 0.1 s each: the queue outlasts the second agent's
+        # start (no-op tasks could all be done by the first one, and the
+        # pool would stop the second while it still boots).
+        job = await client.new_job("pi")
         await job.start()
-        await job.fork_many("echo", [b"%d" % i for i in range(40)])
+        count = 30_000_000
+        await job.fork_many("sample", [b"%d %d" % (seed, count) for seed in range(40)])
         await until(reactor, lambda: len(launcher.agents) == 2, 30, "two pool agents")
-        assert await job.gather(timeout=120) == [b"%d" % i for i in range(40)]
-        # Both agents poll this server. Tiny tasks may all be done before the
-        # second one's first pop, so give it the time to start.
         names = {a.name for a in launcher.agents}
-        for _ in range(300):
+        for _ in range(300):  # both agents poll this server
             nodes = {n.node for n in await engine.nodes()}
             if nodes >= names:
                 break
             await sleep(reactor, 0.1)
         assert nodes >= names
+        hits = [int(h) for h in await job.gather(timeout=120)]
+        assert len(hits) == 40 and abs(4 * sum(hits) / (40 * count) - 3.14159265) < 1e-3
         children = list(launcher.agents)
         await until(reactor, lambda: launcher.agents == [], 60, "the idle agents to exit")
         codes = [await child.exited for child in children]
