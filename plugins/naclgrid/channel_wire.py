@@ -30,6 +30,9 @@ TOKEN = "naclgrid-channel/1"
 MAX_BYTES_HEADER = "X-Naclgrid-Channel-Max-Bytes"
 _LENGTH = struct.Struct(">I")
 _HEAD = struct.Struct(">I4sI")  # message length, then the frames magic and header length
+# The server closes a channel that has had no message from its client and
+# no call in flight for this long.
+IDLE_SECONDS = 300.0
 # Bytes read from the socket at a time (Twisted's default is 64 KiB).
 READ_BYTES = 512 * 1024
 # Pieces per sendmsg call (Linux's IOV_MAX).
@@ -118,10 +121,15 @@ class MessageStream(Protocol):
         self._have = 0
         self._need = None  # length of the message being read, once known
 
+    # While True, messages already read wait here, unread ones in the socket
+    # (see ChannelServer's backpressure); dataReceived(b"") goes on.
+    _paused = False
+
     def dataReceived(self, data):
-        self._chunks.append(data)
-        self._have += len(data)
-        while True:
+        if data:
+            self._chunks.append(data)
+            self._have += len(data)
+        while not self._paused:
             if self._need is None:
                 if self._have < _LENGTH.size:
                     return

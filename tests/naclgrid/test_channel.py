@@ -239,6 +239,28 @@ async def test_a_dropped_channel_fails_calls_in_flight_and_the_next_call_reconne
     assert channels[:2] == [("GET", "/naclgrid/channel", 101)] * 2
 
 
+@pytest_twisted.ensureDeferred
+async def test_a_channel_near_the_servers_idle_close_is_replaced_before_a_call(reactor, loopback):
+    """A fork sent as the server closes an idle channel would fail and could
+    not be sent again: the client retires such a channel first."""
+    from naclgrid.client.channel import RETIRE_SECONDS
+
+    master = await sdk(loopback, reactor)
+    job = await master.new_job("echo")
+    http = master.api.transport._http
+    first = http._client
+    first.last_sent -= RETIRE_SECONDS - 5  # not yet
+    await job.start()
+    assert http._client is first
+    first.last_sent -= RETIRE_SECONDS  # idle since long enough
+    assert await job.fork("echo", b"x") == 0
+    second = http._client
+    assert second is not first and second.alive
+    await until(reactor, lambda: not first.alive, "the retired channel to close")
+    channels = [s for s in loopback.port.factory.seen if s[1].endswith("/channel")]
+    assert channels == [("GET", "/naclgrid/channel", 101)] * 2
+
+
 class NoChannel(Resource):
     """The API, except ``/channel`` answers 404 (an older server)."""
 
@@ -320,8 +342,8 @@ def test_an_agent_process_runs_a_job_over_the_channel_of_a_twistd_server(tmp_pat
 class Raw(ChannelClient):
     """A channel client that keeps every message, the id -1 ones too."""
 
-    def __init__(self, host, path, ready):
-        super().__init__(host, path, ready)
+    def __init__(self, host, path, ready, clock):
+        super().__init__(host, path, ready, clock)
         self.messages = []
         self.closed = Deferred()
         self._wanted = []
@@ -353,7 +375,7 @@ class Raw(ChannelClient):
 async def raw_channel(reactor, loopback):
     ready = Deferred()
     port = loopback.port.getHost().port
-    client = Raw(b"127.0.0.1:%d" % port, b"/naclgrid/channel", ready)
+    client = Raw(b"127.0.0.1:%d" % port, b"/naclgrid/channel", ready, reactor)
     await connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", port, timeout=WAIT), client)
     await ready.addTimeout(WAIT, reactor)
     return client
@@ -478,3 +500,38 @@ def test_a_channel_with_a_long_poll_in_flight_is_not_idle():
     assert not transport.disconnecting
     env.clock.advance(15)  # idle since the last check that found the poll
     assert transport.disconnecting
+
+
+def test_answers_waiting_unsent_stop_the_channel_reading_calls():
+    """Backpressure: a client that does not read its answers gets no more
+    calls run, those already read included, until the answers drain."""
+    from tests.naclgrid.api_support import ApiEnv
+
+    env = ApiEnv()
+    server, transport = string_channel(env, idle=60)
+    assert transport.producer is server and transport.streaming
+    calls = b"".join(b"".join(encode({"id": i, "method": "POST", "name": "no_such_call",
+                                      "query": "", "headers": {}}))
+                     for i in range(1, 4))
+    server.pauseProducing()  # as the transport does when its buffer is full
+    assert transport.producerState == "paused"
+    server.dataReceived(calls)
+    env.clock.advance(1)
+    assert transport.value() == b""  # read, not run
+    server.resumeProducing()
+    assert transport.producerState == "producing"
+    env.clock.advance(0)
+    assert transport.value().count(b'"status":404') == 3
+
+
+def test_under_tls_backpressure_pauses_the_tcp_connection_beneath():
+    from twisted.internet.testing import StringTransport
+    from twisted.protocols.tls import TLSMemoryBIOProtocol
+
+    tcp = StringTransport()
+    tls = TLSMemoryBIOProtocol.__new__(TLSMemoryBIOProtocol)  # only its transport matters
+    tls.transport = tcp
+    tls.pauseProducing()
+    assert tcp.producerState == "paused"
+    tls.resumeProducing()
+    assert tcp.producerState == "producing"

@@ -21,15 +21,12 @@ from twisted.python.failure import Failure
 
 from naclgrid.api.errors import (ApiError, domain_error_body, error_body,
                                  unexpected_error_body)
-from naclgrid.channel_wire import MAX_BYTES_HEADER, TOKEN, MessageStream
+from naclgrid.channel_wire import IDLE_SECONDS, MAX_BYTES_HEADER, TOKEN, MessageStream
 from naclgrid.errors import GridError
 
 # Calls one connection may have in flight (long polls included); more get
 # 429 at once rather than piling up waiters on the server.
 MAX_CALLS_IN_FLIGHT = 64
-# A connection with nothing in flight and nothing said for this long is
-# closed (the client opens another when it needs one).
-IDLE_SECONDS = 300.0
 _MAX_HEADERS = 32
 
 
@@ -125,6 +122,28 @@ class ChannelServer(MessageStream, TimeoutMixin):
 
     def connectionMade(self):
         self.setTimeout(self._idle)
+        # Backpressure, as twisted.web's HTTP channel has: while answers wait
+        # unsent (over the transport's buffer size: a client that does not
+        # read), no more calls are read, so what one connection makes the
+        # server hold stays bounded (by MAX_CALLS_IN_FLIGHT answers); calls
+        # finish once answered, so the in-flight limit alone would not.
+        self.transport.registerProducer(self, True)
+
+    # IPushProducer: the transport's buffer of answers is full, or drained.
+    def pauseProducing(self):
+        self._paused = True  # calls already read wait too
+        # (Under TLS the wrapper passes this to the TCP connection beneath.)
+        self.transport.pauseProducing()
+
+    def resumeProducing(self):
+        self._paused = False
+        self.transport.resumeProducing()
+        # Not from inside the transport's write: the calls read meanwhile
+        # write their answers.
+        self.callLater(0, self.dataReceived, b"")
+
+    def stopProducing(self):
+        pass  # the connection is going: connectionLost cancels the calls
 
     def connectionLost(self, reason):
         self.setTimeout(None)

@@ -17,13 +17,18 @@ from twisted.web.client import URI
 from twisted.web.http_headers import Headers
 
 from naclgrid import frames
-from naclgrid.channel_wire import MAX_BYTES_HEADER, TOKEN, MessageStream
+from naclgrid.channel_wire import IDLE_SECONDS, MAX_BYTES_HEADER, TOKEN, MessageStream
 from naclgrid.client.http import Response
 
 # The longest 101 answer head read before the connection is given up.
 MAX_HANDSHAKE_BYTES = 16 * 1024
 # A server that accepts the connection but never answers the upgrade.
 HANDSHAKE_SECONDS = 10.0
+# A channel this client has sent nothing on for this long, with nothing in
+# flight, is closed and replaced before the next call: the server closes it
+# at IDLE_SECONDS, and a call sent then could cross the close (a fork, which
+# is not idempotent, would then fail instead of being sent again).
+RETIRE_SECONDS = IDLE_SECONDS - 60.0
 
 
 class ChannelRefused(Exception):
@@ -35,8 +40,10 @@ class ChannelClient(MessageStream):
 
     log = Logger()
 
-    def __init__(self, host, path, ready):
+    def __init__(self, host, path, ready, clock):
         super().__init__()
+        self._clock = clock
+        self.last_sent = clock.seconds()
         self._host = host
         self._path = path
         self._ready = ready  # fires with self once the server said 101
@@ -106,6 +113,14 @@ class ChannelClient(MessageStream):
                           "headers": headers}, body)
         return answer
 
+    def sendMessage(self, obj, body=None):
+        self.last_sent = self._clock.seconds()
+        super().sendMessage(obj, body)
+
+    def stale(self, now):
+        """Has the server's idle close come close? (See RETIRE_SECONDS.)"""
+        return not self._waiting and now - self.last_sent >= RETIRE_SECONDS
+
     def messageReceived(self, obj, body):
         answer = self._waiting.pop(obj["id"], None)
         status = obj.get("status")
@@ -165,7 +180,10 @@ class ChannelHTTP:
             return self._fallback.request(method, url, headers=headers, data=data)
         client = self._client
         if client is not None and client.alive:
-            return self._send(client, method, name, query, headers, data, url)
+            if not client.stale(self._reactor.seconds()):
+                return self._send(client, method, name, query, headers, data, url)
+            self._client = None
+            client.transport.loseConnection()
         return ensureDeferred(self._connect_and_send(method, name, query, headers, data, url))
 
     async def _connect_and_send(self, method, name, query, headers, data, url):
@@ -195,7 +213,8 @@ class ChannelHTTP:
             ready = Deferred()
             uri = URI.fromBytes((self._base + "channel").encode("ascii"))
             host = urlsplit(self._base).netloc.encode("ascii")
-            factory = Factory.forProtocol(lambda: ChannelClient(host, uri.path, ready))
+            factory = Factory.forProtocol(
+                lambda: ChannelClient(host, uri.path, ready, self._reactor))
             connecting = self._endpoints.endpointForURI(uri).connect(factory)
             connecting.addErrback(lambda failure: ready.called or ready.errback(failure))
             timer = self._reactor.callLater(HANDSHAKE_SECONDS, _give_up, connecting, ready)
