@@ -64,6 +64,12 @@ class NoSuchFile(GridError):
     code, status = "no_such_file", 404
 
 
+class ResultsExpired(GridError):
+    """The job ended longer ago than the server keeps task results; they are gone."""
+
+    code, status = "results_expired", 410
+
+
 class StaleLease(GridError):
     """The lease expired, was requeued, or belongs to someone else; the ack
     was not recorded."""

@@ -120,10 +120,18 @@ class IGridStore(Interface):
 
     def fetch(job_id, slot):
         """TaskOutcome (``reason`` left None: the Grid computes it).
-        NoSuchJob / NoSuchTask."""
+        NoSuchJob / NoSuchTask; ResultsExpired for a done or failed task
+        of a purged job."""
 
     def fetch_many(job_id, slots):
-        """List of TaskOutcome for ``slots``; NoSuchTask if any is unknown."""
+        """List of TaskOutcome for ``slots``; NoSuchTask if any is unknown;
+        ResultsExpired if any is a done or failed task of a purged job."""
+
+    def purge_finished(before, limit=100):
+        """Drop the task inputs and results of jobs that ended (stop_job) at
+        or before ``before``; their records, counts, files and input stay.
+        At most ``limit`` jobs; returns how many were purged (call again
+        while it returns ``limit``)."""
 
     # -- blobs (content-addressed files) -------------------------------------
     def put_blob(data):

@@ -8,6 +8,8 @@
     max_attempts = 3
     node_ttl = 30                   # a silent node counts as live this long
     requeue_interval = 1.0          # how often expired leases are requeued
+    results_ttl = 86400             # a job's task inputs and results are dropped this
+                                    # long after it ends; -1 keeps them for ever
     task_memory_bytes = 268435456   # sandbox limits sent with every task
     task_fuel = 10000000000
     task_seconds = 300
@@ -53,6 +55,7 @@ NUMBERS = {
     "max_attempts": ("int", 1, 20),
     "node_ttl": ("number", 1, 3600),
     "requeue_interval": ("number", 0.05, 60),
+    "results_ttl": ("number", -1, 10 * 365 * 86400),
     "task_memory_bytes": ("int", MIB, 64 * 1024 * MIB),
     "task_fuel": ("int", 1, 2**63 - 1),
     "task_seconds": ("number", 0.1, 86400),
@@ -60,6 +63,10 @@ NUMBERS = {
 }
 FLAGS = ("builtin_applications", "write_admin_key")
 OPTIONS = set(NUMBERS) | set(FLAGS) | {"namespace", "applications", "pool", "elastic"}
+
+
+def _results_ttl(value):
+    return None if value == -1 else float(value)  # -1: kept for ever
 
 
 def _check_number(key, value, kind, low, high):
@@ -98,6 +105,9 @@ def check_section(section):
             problem = _check_number(key, section[key], kind, low, high)
             if problem:
                 errors.append(problem)
+    ttl = section.get("results_ttl", 0)
+    if isinstance(ttl, (int, float)) and not isinstance(ttl, bool) and -1 < ttl < 0:
+        errors.append(f"results_ttl: -1 (keep for ever) or seconds >= 0, got {ttl!r}")
     for key in FLAGS:
         if key in section and not isinstance(section[key], bool):
             errors.append(f"{key}: expected true or false")
@@ -179,7 +189,8 @@ class NaclgridApp:
         store = store_for(context.store, namespace=section.get("namespace", "ng:"), clock=clock)
         grid = Grid(store, clock, limits=Limits.from_section(section), log=context.log,
                     node_ttl=section.get("node_ttl", 30.0),
-                    requeue_interval=section.get("requeue_interval", 1.0))
+                    requeue_interval=section.get("requeue_interval", 1.0),
+                    results_ttl=_results_ttl(section.get("results_ttl", 86400)))
         # A memory store lives in this process only: keep keys in a file the CLI can edit.
         key_store = (FileKeyStore(context.data_dir.child(KEYS_FILE).path, clock)
                      if context.store.kind == "memory" else store)

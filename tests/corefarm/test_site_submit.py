@@ -211,3 +211,14 @@ def test_scripts_read_progress_and_the_image_with_an_api_key(farm, alice):
     assert script.get(f"/jobs/{job_id}/output", headers={"Authorization": f"Bearer {other}"}).code == 404
     assert script.get(f"/jobs/{job_id}/output", headers={"Authorization": "Bearer junk"}).code == 404
     assert script.get(f"/jobs/{job_id}/progress").code == 401
+
+
+def test_the_preview_of_a_render_whose_tiles_were_dropped_says_so(farm, alice, monkeypatch):
+    from naclgrid.errors import ResultsExpired
+    from twisted.internet.defer import fail
+
+    job_id = submit(alice, "old.xml", MINIMAL).header("location").rsplit("/", 1)[1]
+    monkeypatch.setattr(farm.master, "preview_png",
+                        lambda job_id, owner: fail(ResultsExpired("dropped")))
+    preview = alice.get(f"/jobs/{job_id}/preview.png")
+    assert preview.code == 410 and preview.json()["error"] == "results_expired"

@@ -5,6 +5,7 @@ import hashlib
 
 import pytest
 
+from gridhost.testing import result_of
 from tests.naclgrid.api_support import ECHO, ApiEnv
 
 BINARY = bytes(range(256)) * 4 + b"\r\n--boundary\x00"
@@ -232,3 +233,19 @@ def test_full_size_batches(alice):
     assert reply.code == 200 and len(reply.json()["results"]) == 10_000
     too_many = alice.post("fork_many", {"job_id": job_id}, json={"tasks": tasks + tasks[:1]})
     assert too_many.code == 413 and too_many.json()["limit"] == 10_000
+
+
+def test_results_dropped_after_results_ttl_answer_410(env, alice, agent):
+    job_id = alice.started_job()
+    alice.post("fork", {"job_id": job_id}, data={"entry": "main", "input": "x"})
+    (task,) = agent.post("pop", data={"max": "1"}).json()["tasks"]
+    agent.post("ack", data={"job_id": job_id, "slot": "0", "lease_id": task["lease_id"],
+                            "result": "done"})
+    alice.post("stop_job", {"job_id": job_id})
+    assert alice.post("fetch", {"job_id": job_id, "slot": "0"}).body == b"done"
+    env.clock.advance(env.grid.results_ttl)
+    assert result_of(env.store.purge_finished(env.clock.seconds())) == 1
+    for reply in (alice.post("fetch", {"job_id": job_id, "slot": "0"}),
+                  alice.post("fetch_many", {"job_id": job_id}, json={"slots": [0]})):
+        assert reply.code == 410 and reply.json()["error"] == "results_expired"
+    assert alice.get("job", {"job_id": job_id}).json()["counts"]["done"] == 1

@@ -359,3 +359,41 @@ def test_a_bad_park_max_is_refused_before_the_poll_parks(grid):
     for bad in (0, 257, "2", True):
         failure_of(grid.pop("n1", "agent", max=4, wait=30, park_max=bad), errors.BadRequest)
     assert grid.waiting == 0
+
+
+@pytest.mark.parametrize("ttl", [100.0, 0.0, None])
+def test_the_service_drops_task_results_results_ttl_after_a_job_ends(clock, ttl):
+    grid = Grid(MemoryGridStore(), clock, requeue_interval=1.0, results_ttl=ttl)
+    grid.service.startService()
+    try:
+        j = job(grid, 2)
+        (task,) = result_of(grid.pop("n1", "farm", max=1))
+        result_of(grid.ack(j, task.slot, task.lease_id, result=b"answer"))
+        result_of(grid.stop_job(j))
+        clock.advance(1)  # a tick: at once for ttl 0
+        if ttl == 0:
+            failure_of(grid.fetch(j, task.slot), errors.ResultsExpired)
+            return
+        clock.pump([1] * 80)
+        assert result_of(grid.fetch(j, task.slot)).result == b"answer"
+        clock.pump([1] * 40)
+        if ttl is None:
+            assert result_of(grid.fetch(j, task.slot)).result == b"answer"
+        else:
+            error = failure_of(grid.fetch(j, task.slot), errors.ResultsExpired)
+            assert error.status == 410 and "results_ttl" in error.message
+        assert result_of(grid.job_status(j))["counts"][DONE] == 1
+    finally:
+        grid.service.stopService()
+
+
+@pytest.mark.parametrize("value, problem", [
+    (-0.5, "results_ttl: -1 (keep for ever) or seconds >= 0"),
+    (-2, "results_ttl: must be between -1"),
+    ("1d", "results_ttl: expected a number"),
+])
+def test_results_ttl_is_checked_with_the_config(value, problem):
+    from naclgrid.plugin import check_section
+
+    assert any(e.startswith(problem) for e in check_section({"results_ttl": value}))
+    assert check_section({"results_ttl": -1}) == [] and check_section({"results_ttl": 0}) == []

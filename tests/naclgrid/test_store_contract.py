@@ -433,3 +433,37 @@ async def test_ack_many_applies_each_ack_on_its_own(store, clock):
     assert (await store.fetch(jid, a.slot)).result == ALL_BYTES
     assert (await store.get_job(jid)).counts == {QUEUED: 2, LEASED: 1, DONE: 1, FAILED: 0}
     assert await store.ack_many([], now=clock.seconds()) == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_purge_finished_drops_the_task_data_of_jobs_that_ended_long_enough_ago(
+        store, clock):
+    old = await running_job(store, clock, n=3, max_attempts=1)
+    a, b, _queued = await store.pop("n", now=clock.seconds(), max=3)
+    await store.ack(old, a.slot, a.lease_id, now=clock.seconds(), result=b"kept until purged")
+    await store.ack(old, b.slot, b.lease_id, now=clock.seconds(), error="crashed")
+    await store.stop_job(old, STOPPED, now=clock.seconds())
+    clock.advance(10)
+    recent = await running_job(store, clock, n=1)
+    (task,) = await store.pop("n", now=clock.seconds())
+    await store.ack(recent, task.slot, task.lease_id, now=clock.seconds(), result=b"recent")
+    await store.stop_job(recent, STOPPED, now=clock.seconds())
+    running = await running_job(store, clock, n=1)
+
+    assert await store.purge_finished(clock.seconds() - 20) == 0
+    assert (await store.fetch(old, a.slot)).result == b"kept until purged"
+    assert await store.purge_finished(clock.seconds() - 5) == 1  # the old job only
+    for slot in (a.slot, b.slot):
+        await failure_of(store.fetch(old, slot), errors.ResultsExpired)
+    await failure_of(store.fetch_many(old, [2, a.slot]), errors.ResultsExpired)
+    # What never ran still reads as stopped; the record, counts and input stay.
+    (never,) = await store.fetch_many(old, [2])
+    assert never.state == FAILED and never.error == "job stopped"
+    job = await store.get_job(old)
+    assert job.counts == {QUEUED: 0, LEASED: 0, DONE: 1, FAILED: 2} and job.total == 3
+    assert await store.get_job_input(old) == b"job input"
+    assert (await store.fetch(recent, 0)).result == b"recent"
+    assert await store.purge_finished(clock.seconds(), limit=5) == 1  # the recent one
+    await failure_of(store.fetch(recent, 0), errors.ResultsExpired)
+    assert await store.purge_finished(clock.seconds()) == 0  # each job once; running ones never
+    assert (await store.fetch(running, 0)).state == QUEUED

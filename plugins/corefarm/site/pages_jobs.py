@@ -10,7 +10,8 @@ the owner and answers another user's job exactly like a missing one
 import re
 import time
 
-from naclgrid.errors import GridError, JobNotRunning, LimitExceeded, NoSuchJob, TooLarge
+from naclgrid.errors import (GridError, JobNotRunning, LimitExceeded, NoSuchJob, ResultsExpired,
+                             TooLarge)
 
 from corefarm.site.forms import FormError, FormTooLarge, read_form
 from corefarm.site.markup import Markup, field_error, join, page, render, tag
@@ -231,6 +232,10 @@ def install(app, page_route):
             data = await self.s.master.preview_png(job_id, visit.user)
         except (NoSuchJob, LookupError):
             return json_error(request, 404, "no_such_job", "there is no such job here")
+        except ResultsExpired:
+            return json_error(request, 410, "results_expired",
+                              "this render ended too long ago: its tiles are no longer kept "
+                              "(its finished image stays)")
         except GridError:
             # The master has not planned the tiles yet: nothing to show so far.
             return json_error(request, 404, "no_preview", "no tile is rendered yet")

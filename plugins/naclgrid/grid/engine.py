@@ -54,12 +54,15 @@ def _number_in(name, value, low, high):
 @implementer(IGrid)
 class Grid:
     """``Grid(store, clock, limits=None, log=None, node_ttl=30.0,
-    requeue_interval=1.0)``. A node counts as live for ``node_ttl`` seconds
-    after it was last seen (plus the length of a long poll it is in)."""
+    requeue_interval=1.0, results_ttl=86400.0)``. A node counts as live for
+    ``node_ttl`` seconds after it was last seen (plus the length of a long
+    poll it is in). A job's task inputs and results are dropped
+    ``results_ttl`` seconds after it ends (``None``: kept for ever)."""
 
     def __init__(self, store, clock, limits=None, log=None, node_ttl=30.0,
-                 requeue_interval=1.0):
+                 requeue_interval=1.0, results_ttl=86400.0):
         self.store, self.clock = store, clock
+        self.results_ttl = None if results_ttl is None else float(results_ttl)
         self.limits = limits or Limits()
         self.log = log or Logger()
         self.node_ttl = float(node_ttl)

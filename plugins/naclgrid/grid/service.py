@@ -1,6 +1,7 @@
-"""The Grid's service: starts the store (Redis pub/sub) and requeues
-expired leases on the injected clock, so a lost agent's tasks come back
-without anyone asking."""
+"""The Grid's service: starts the store (Redis pub/sub), requeues expired
+leases on the injected clock, so a lost agent's tasks come back without
+anyone asking, and drops the task data of jobs that ended more than
+``results_ttl`` ago, so a long-running server does not grow without bound."""
 
 from twisted.application.service import Service
 from twisted.internet.defer import ensureDeferred
@@ -10,6 +11,11 @@ from twisted.internet.task import LoopingCall
 # a few ticks instead of blocking Redis with one huge script.
 REQUEUE_BATCH = 1000
 REQUEUE_CALLS_PER_TICK = 20
+# Jobs purged per store call, calls per purge, and the longest time between
+# purges (shorter for a short results_ttl, never below one tick).
+PURGE_BATCH = 100
+PURGE_CALLS = 10
+PURGE_EVERY = 60.0
 
 
 class GridService(Service):
@@ -18,6 +24,7 @@ class GridService(Service):
     def __init__(self, grid, interval=1.0):
         self.grid, self.interval = grid, interval
         self._loop = None
+        self._next_purge = None
 
     def startService(self):
         super().startService()
@@ -48,3 +55,13 @@ class GridService(Service):
                     break
         except Exception:
             self.grid.log.failure("requeueing expired leases failed; will retry")
+        ttl, now = self.grid.results_ttl, self.grid.clock.seconds()
+        if ttl is None or (self._next_purge is not None and now < self._next_purge):
+            return
+        self._next_purge = now + min(PURGE_EVERY, max(self.interval, ttl / 10))
+        try:
+            for _ in range(PURGE_CALLS):
+                if await self.grid.store.purge_finished(now - ttl, limit=PURGE_BATCH) < PURGE_BATCH:
+                    break
+        except Exception:
+            self.grid.log.failure("dropping the results of ended jobs failed; will retry")

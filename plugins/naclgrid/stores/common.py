@@ -6,7 +6,7 @@ import secrets
 
 from twisted.internet.defer import fail, succeed
 
-from naclgrid.errors import BadRequest, JobNotRunning
+from naclgrid.errors import BadRequest, JobNotRunning, ResultsExpired
 from naclgrid.model import CANCELLED, FAILED, STOPPED
 
 # Stride scheduling: serving one task of a job advances its "pass" by
@@ -52,6 +52,11 @@ def check_tasks(tasks):
 
 def not_running(job_id, state):
     return JobNotRunning(f"job {job_id} is {state}")
+
+
+def results_expired(job_id):
+    return ResultsExpired(f"job {job_id} ended longer ago than this server keeps task "
+                          "results ([app.naclgrid] results_ttl): they were dropped")
 
 
 def deferred(method):

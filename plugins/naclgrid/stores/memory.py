@@ -38,7 +38,7 @@ class _MemJob:
         "job_id", "owner", "application", "state", "priority", "max_attempts",
         "lease_seconds", "created_at", "started_at", "finished_at", "input", "meta",
         "files", "held", "counts", "entries", "inputs", "st", "att", "queue",
-        "leases", "acked", "results", "errors", "pass_", "ready_seq", "_intern",
+        "leases", "acked", "results", "errors", "pass_", "ready_seq", "_intern", "purged",
     )
 
     def __init__(self, job_id, owner, application, priority, max_attempts,
@@ -57,6 +57,7 @@ class _MemJob:
         self.results, self.errors = {}, {}
         self.pass_, self.ready_seq = 0.0, None
         self._intern = {}    # entry names repeat: keep one str object each
+        self.purged = False  # task inputs and results dropped (purge_finished)
 
     def snapshot(self):
         final = self.state in FINAL_JOB_STATES
@@ -73,6 +74,8 @@ class _MemJob:
     def outcome_of(self, slot):
         code = self.st[slot]
         attempts = self.att[slot]
+        if self.purged and code in (_D, _F):
+            raise common.results_expired(self.job_id)
         if code == _D:
             return TaskOutcome(self.job_id, slot, DONE, attempts, result=self.results[slot])
         if code == _F:
@@ -101,6 +104,7 @@ class MemoryGridStore(MemoryAuxiliaries):
         self._active = {}         # owner -> number of created/running jobs
         self._nodes = {}          # node -> [user, applications, last_seen, live_until]
         self._node_leases = {}
+        self._finished = []       # heap of (finished_at, seq, job_id), for purge_finished
         self._listeners = []
         MemoryAuxiliaries.__init__(self)
 
@@ -231,8 +235,22 @@ class MemoryGridStore(MemoryAuxiliaries):
         c[QUEUED] = c[LEASED] = 0
         job.queue = deque()
         job.ready_seq = None
+        heapq.heappush(self._finished, (now, next(self._seq), job_id))
         self._emit("result", job_id, None)
         return job.snapshot()
+
+    @_deferred
+    def purge_finished(self, before, limit=100):
+        done = 0
+        while self._finished and self._finished[0][0] <= before and done < limit:
+            _at, _seq, job_id = heapq.heappop(self._finished)
+            job = self._jobs[job_id]
+            # Entries, inputs and results are what a job's size is made of;
+            # the per-slot states and counts stay (a few bytes a task).
+            job.entries, job.inputs, job.results, job.errors = [], [], {}, {}
+            job.purged = True
+            done += 1
+        return done
 
     @_deferred
     def hold_job(self, job_id, reason, now):

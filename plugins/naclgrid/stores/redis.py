@@ -32,6 +32,7 @@ _ERRORS = {
     "no_such_job": errors.NoSuchJob, "no_such_task": errors.NoSuchTask,
     "job_stopped": errors.JobStopped, "job_not_running": errors.JobNotRunning,
     "stale_lease": errors.StaleLease, "limit_exceeded": errors.LimitExceeded,
+    "results_expired": errors.ResultsExpired,
 }
 _RECORD_STATE = {b"L": LEASED, b"Q": QUEUED, b"D": DONE, b"F": FAILED}
 
@@ -51,7 +52,8 @@ class _Script:
 
 
 _SCRIPTS = {name: _Script(getattr(mod, name)) for mod, names in (
-    (S, ("CREATE_JOB", "GET_JOB", "ADD_FILE", "START_JOB", "STOP_JOB", "HOLD_JOB", "FORK")),
+    (S, ("CREATE_JOB", "GET_JOB", "ADD_FILE", "START_JOB", "STOP_JOB", "PURGE_FINISHED",
+         "HOLD_JOB", "FORK")),
     (T, ("POP", "HEARTBEAT", "ACK", "REQUEUE_EXPIRED", "FETCH_MANY", "TOUCH_NODE",
          "REFRESH_NODE", "LIST_NODES", "REVOKE_KEY", "REMEMBER_NONCE", "KV_GET", "KV_INCR")),
 ) for name in names}
@@ -198,6 +200,9 @@ class RedisGridStore(RedisEvents):
         common.check_stop_state(state)
         return self._run("STOP_JOB", job_id, state, _num(now)).addCallback(
             lambda _: self.get_job(job_id))
+
+    def purge_finished(self, before, limit=100):
+        return self._run("PURGE_FINISHED", _num(before), int(limit)).addCallback(int)
 
     def hold_job(self, job_id, reason, now):
         return self._run("HOLD_JOB", job_id, str(reason) or "held").addCallback(

@@ -5,7 +5,7 @@ Key layout (P = namespace, J = job id; one job's keys share the hash tag
 ``{J}``):
 
 - ``P{J}:job``   hash: owner app state prio maxatt lease created started
-  finished next(slot count) q l d f(counts) held pass insize meta
+  finished next(slot count) q l d f(counts) held pass insize meta purged
 - ``P{J}:input`` string: the start_job input
 - ``P{J}:files`` hash: name -> "sha256|size"
 - ``P{J}:in``    hash: slot -> entry "\\n" input (deleted once final)
@@ -19,7 +19,8 @@ Key layout (P = namespace, J = job id; one job's keys share the hash tag
 Global: ``Pready:<app>`` zset job -> stride pass; ``Preadyapps`` set of apps
 with ready jobs; ``Pvtime`` hash app -> pass of the last job served;
 ``Pleases`` zset "J|slot" -> expiry; ``Pnodeleases`` hash node -> leases;
-``Pjobs`` / ``Powner:<u>`` zsets of job ids by creation; ``Pactive:<u>`` set
+``Pjobs`` / ``Powner:<u>`` zsets of job ids by creation; ``Pfinished`` zset
+of ended jobs not purged yet, by end time; ``Pactive:<u>`` set
 of created/running jobs; ``Pnodes`` hash + ``Pnodes:until`` zset;
 ``Pkeys`` hash; ``Pnonces`` zset; ``Pkv:<k>`` hashes; ``Pblob:<sha>``.
 
@@ -168,8 +169,21 @@ redis.call('HINCRBY', job, 'f', tonumber(f[4]) + tonumber(f[5]))
 redis.call('UNLINK', jk(J, 'q'))
 unready(J, f[3])
 redis.call('SREM', P .. 'active:' .. f[2], J)
+redis.call('ZADD', P .. 'finished', ARGV[4], J)
 redis.call('PUBLISH', EVENTS, 'r||' .. J)
 return {'ok'}
+"""
+
+PURGE_FINISHED = r"""
+-- ARGV: P, before, limit
+local FINISHED = P .. 'finished'
+local js = redis.call('ZRANGEBYSCORE', FINISHED, '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, J in ipairs(js) do
+  redis.call('UNLINK', jk(J, 'in'), jk(J, 'r'))
+  redis.call('HSET', jk(J, 'job'), 'purged', 1)
+  redis.call('ZREM', FINISHED, J)
+end
+return #js
 """
 
 HOLD_JOB = r"""

@@ -185,7 +185,7 @@ return #due
 FETCH_MANY = r"""
 -- ARGV: P, J, slots...
 local J = ARGV[2]
-local f = redis.call('HMGET', jk(J, 'job'), 'state', 'next')
+local f = redis.call('HMGET', jk(J, 'job'), 'state', 'next', 'purged')
 if not f[1] then return fail('no_such_job', 'no job ' .. J) end
 local out = {f[1]}
 for k = 3, #ARGV do
@@ -196,6 +196,10 @@ for k = 3, #ARGV do
   local rec = redis.call('HGET', jk(J, 's'), ARGV[k])
   out[#out + 1] = rec or ''
   if rec and (rec:sub(1, 1) == 'D' or rec:sub(1, 1) == 'F') then
+    if f[3] then
+      return fail('results_expired', 'job ' .. J .. ' ended longer ago than this server '
+                  .. 'keeps task results ([app.naclgrid] results_ttl): they were dropped')
+    end
     out[#out + 1] = redis.call('HGET', jk(J, 'r'), ARGV[k])
   else
     out[#out + 1] = ''
