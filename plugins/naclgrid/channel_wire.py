@@ -22,6 +22,7 @@ This module is shared by the API and the SDK and depends only on
 import json
 import struct
 
+from twisted.internet import tcp
 from twisted.internet.protocol import Protocol
 
 from naclgrid import frames
@@ -74,13 +75,13 @@ def decode(message):
 def _idle_tcp(transport):
     """Is ``transport`` a plain TCP connection with nothing waiting to be
     sent? Then a message may go straight to its socket: bytes queued before
-    it must leave first, and a TLS transport has no socket of its own."""
-    if getattr(transport, "TLS", True) or getattr(transport, "disconnecting", True):
+    it must leave first. Checked by class, not by attributes: a TLS layer
+    (``TLSMemoryBIOProtocol``) passes unknown attributes on to the TCP
+    connection beneath it, whose socket must only ever see ciphertext."""
+    if not isinstance(transport, tcp.Connection) or transport.TLS or transport.disconnecting:
         return False
     queued = getattr(transport, "_tempDataBuffer", None)
-    buffer = getattr(transport, "dataBuffer", None)
-    return (queued == [] and buffer is not None
-            and len(buffer) <= getattr(transport, "offset", -1)
+    return (queued == [] and len(transport.dataBuffer) <= transport.offset
             and getattr(transport, "socket", None) is not None)
 
 

@@ -535,3 +535,61 @@ def test_under_tls_backpressure_pauses_the_tcp_connection_beneath():
     assert tcp.producerState == "paused"
     tls.resumeProducing()
     assert tcp.producerState == "producing"
+
+
+class TrustingEndpoints:
+    """TLS endpoints that trust one self-signed certificate (the SDK's own
+    trust the system's roots)."""
+
+    def __init__(self, reactor, trust):
+        self._reactor = reactor
+        self._trust = trust
+
+    def endpointForURI(self, uri):
+        from twisted.internet import ssl
+        from twisted.internet.endpoints import SSL4ClientEndpoint
+
+        host = uri.host.decode("ascii")
+        return SSL4ClientEndpoint(self._reactor, host, uri.port,
+                                  ssl.optionsForClientTLS(host, trustRoot=self._trust),
+                                  timeout=WAIT)
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_channel_carries_big_batches_over_tls(reactor, loopback):
+    """Under TLS every byte must go through the TLS layer: a message is never
+    written straight to the socket beneath it (the TCP fast path)."""
+    from twisted.internet import ssl
+    from twisted.protocols.tls import TLSMemoryBIOProtocol
+
+    from tests.core.test_upgrade import self_signed_pem
+
+    key_pem, cert_pem = self_signed_pem()
+    port = reactor.listenSSL(0, loopback.port.factory,
+                             ssl.PrivateCertificate.loadPEM(key_pem + cert_pem).options(),
+                             interface="127.0.0.1")
+    url = f"https://127.0.0.1:{port.getHost().port}/naclgrid/"
+    endpoints = TrustingEndpoints(reactor, ssl.Certificate.loadPEM(cert_pem))
+    clients = []
+    try:
+        for role, user in (("submitter", "alice"), ("agent", None)):
+            http = ChannelHTTP(reactor, url, AgentHTTP(reactor), endpoints)
+            clients.append(Grid(url, await key(loopback, role, user), reactor=reactor,
+                                http=http, compute=False, retries=2))
+        master, agent_grid = clients
+        job = await master.new_job("echo")
+        await job.start()
+        inputs = [bytes([i]) * (600 * 1024) for i in range(12)]  # 7 MiB a batch
+        await job.fork_many("echo", inputs)
+        worker = Worker(agent_grid)
+        try:
+            results = await bounded(job.gather(timeout=WAIT), reactor, 2 * WAIT)
+        finally:
+            worker.stop()
+        assert results == [data[::-1] for data in inputs]
+        channel = master.api.transport._http._client  # the calls went over the channel
+        assert channel is not None and isinstance(channel.transport, TLSMemoryBIOProtocol)
+    finally:
+        for client in clients:
+            await client.close()
+        await port.stopListening()

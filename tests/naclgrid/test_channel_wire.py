@@ -105,22 +105,29 @@ def test_a_broken_socket_leaves_everything_to_the_transport():
     assert _send_now(FakeSocket(0, error=BrokenPipeError), pieces) == pieces
 
 
-def test_a_transport_with_bytes_queued_is_not_idle():
-    class Transport:
-        TLS = False
-        disconnecting = False
-        socket = object()
-        dataBuffer, offset, _tempDataBuffer = b"", 0, []
+def test_only_a_plain_tcp_connection_with_nothing_queued_is_idle():
+    from twisted.protocols.tls import TLSMemoryBIOProtocol
 
-    transport = Transport()
-    assert channel_wire._idle_tcp(transport)
-    transport._tempDataBuffer = [b"queued"]
-    assert not channel_wire._idle_tcp(transport)
-    transport._tempDataBuffer, transport.dataBuffer = [], b"unsent"
-    assert not channel_wire._idle_tcp(transport)
-    transport.dataBuffer, transport.TLS = b"", True
-    assert not channel_wire._idle_tcp(transport)
-    assert not channel_wire._idle_tcp(StringTransport())  # no socket of its own
+    left, right = socket.socketpair()
+    try:
+        transport = tcp.Connection(left, None, None)
+        transport.connected = True
+        assert channel_wire._idle_tcp(transport)
+        transport._tempDataBuffer = [b"queued"]
+        assert not channel_wire._idle_tcp(transport)
+        transport._tempDataBuffer, transport.dataBuffer = [], b"unsent"
+        assert not channel_wire._idle_tcp(transport)
+        transport.dataBuffer = b""
+        # A TLS layer passes attributes on to the TCP connection beneath:
+        # its look-alike TLS, buffers and socket must not make it idle TCP.
+        tls = TLSMemoryBIOProtocol.__new__(TLSMemoryBIOProtocol)
+        tls.transport = transport
+        assert tls.socket is left and not tls.TLS
+        assert not channel_wire._idle_tcp(tls)
+        assert not channel_wire._idle_tcp(StringTransport())
+    finally:
+        left.close()
+        right.close()
 
 
 def test_a_big_message_crosses_a_real_socket_with_a_tiny_send_buffer():
