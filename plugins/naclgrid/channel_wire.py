@@ -38,6 +38,8 @@ IDLE_SECONDS = 300.0
 READ_BYTES = 512 * 1024
 # Pieces per sendmsg call (Linux's IOV_MAX).
 _IOV_MAX = 1024
+# A buffer this big is not kept alive by a view of a small part of it.
+_DETACH_BYTES = 1024 * 1024
 
 
 class ChannelError(ValueError):
@@ -150,6 +152,11 @@ class MessageStream(Protocol):
             else:  # views: slicing bytes would copy the message and the rest
                 view = memoryview(buffered)
                 message, rest = view[:self._need], view[self._need:]
+                if len(buffered) > _DETACH_BYTES and len(rest) * 2 < len(buffered):
+                    # A small rest after a big message is copied out: a view
+                    # would keep the big buffer alive as long as the next
+                    # message lives (a long poll: a minute).
+                    rest = bytes(rest)
                 self._chunks, self._have = [rest], len(rest)
             self._need = None
             if self.transport is None:

@@ -62,6 +62,23 @@ def test_a_body_is_a_view_of_the_message_and_a_frames_body_decodes_from_it():
     assert bytes(got[1]) == b"tail"
 
 
+def test_a_small_message_after_a_big_one_does_not_keep_the_big_buffer():
+    got = []
+
+    class Keeper(MessageStream):
+        def messageReceived(self, obj, body):
+            got.append(body)
+
+    stream = Keeper()
+    stream.makeConnection(StringTransport())
+    big = wire(({"id": 1}, b"x" * (2 * 1024 * 1024)))
+    small = wire(({"id": 2}, b"pop"))
+    stream.dataReceived(big + small)  # one read: the small message rides on the big one
+    assert bytes(got[1]) == b"pop"
+    assert len(got[1].obj) < 1024  # its own small buffer, not the big one's
+    assert len(got[0].obj) >= 2 * 1024 * 1024
+
+
 class FakeSocket:
     """Takes ``budget`` bytes in all, then refuses like a full socket."""
 
