@@ -524,6 +524,29 @@ def test_answers_waiting_unsent_stop_the_channel_reading_calls():
     assert transport.value().count(b'"status":404') == 3
 
 
+def test_calls_read_while_paused_never_run_once_the_connection_is_lost():
+    from twisted.python.failure import Failure
+    from twisted.internet.error import ConnectionLost
+
+    from tests.naclgrid.api_support import ApiEnv
+
+    env = ApiEnv()
+    alice = env.client("submitter", "alice")
+    job_id = alice.started_job()
+    server, transport = string_channel(env, idle=60)
+    server.pauseProducing()
+    server.dataReceived(b"".join(encode(
+        {"id": 1, "method": "POST", "name": "fork", "query": f"job_id={job_id}",
+         "headers": {"authorization": "Bearer " + alice.key,
+                     "content-type": "application/x-www-form-urlencoded"}},
+        b"entry=main&input=x")))
+    server.connectionLost(Failure(ConnectionLost()))
+    server.resumeProducing()
+    env.clock.advance(1)
+    assert alice.get("job", {"job_id": job_id}).json()["total"] == 0  # never forked
+    assert transport.value() == b""
+
+
 def test_under_tls_backpressure_pauses_the_tcp_connection_beneath():
     from twisted.internet.testing import StringTransport
     from twisted.protocols.tls import TLSMemoryBIOProtocol

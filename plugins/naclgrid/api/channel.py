@@ -119,6 +119,7 @@ class ChannelServer(MessageStream, TimeoutMixin):
         self._max_calls = max_calls
         self._idle = idle
         self._calls = {}  # id -> Deferred of the running call
+        self._lost = False
 
     def connectionMade(self):
         self.setTimeout(self._idle)
@@ -136,6 +137,8 @@ class ChannelServer(MessageStream, TimeoutMixin):
         self.transport.pauseProducing()
 
     def resumeProducing(self):
+        if self._lost:
+            return
         self._paused = False
         self.transport.resumeProducing()
         # Not from inside the transport's write: the calls read meanwhile
@@ -147,6 +150,10 @@ class ChannelServer(MessageStream, TimeoutMixin):
 
     def connectionLost(self, reason):
         self.setTimeout(None)
+        # Calls read while paused and not run yet never run: their caller
+        # saw the connection go and may send them again elsewhere.
+        self._lost = self._paused = True
+        self._chunks, self._have = [], 0
         calls, self._calls = self._calls, {}
         for call in calls.values():
             call.cancel()  # as twisted.web does when an HTTP client hangs up
