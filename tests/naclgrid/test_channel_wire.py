@@ -44,25 +44,8 @@ def test_messages_are_cut_from_any_chunking(size):
     assert stream.got == EXPECTED
 
 
-def test_a_body_is_a_view_of_the_message_and_a_frames_body_decodes_from_it():
-    inner = frames.encode({"tasks": [{"input_blob": 0}]}, [b"payload"])
-    got = []
-
-    class Views(MessageStream):
-        def messageReceived(self, obj, body):
-            got.append(body)
-
-    stream = Views()
-    stream.makeConnection(StringTransport())
-    stream.dataReceived(wire(({"id": 7}, inner), ({"id": 8}, b"tail")))
-    assert all(isinstance(body, memoryview) for body in got)
-    obj, blobs = frames.decode(got[0])
-    assert obj == {"tasks": [{"input_blob": 0}]} and blobs == [b"payload"]
-    assert type(blobs[0]) is bytes  # copied out: the message can go
-    assert bytes(got[1]) == b"tail"
-
-
-def test_a_small_message_after_a_big_one_does_not_keep_the_big_buffer():
+def bodies_of(data):
+    """The bodies, as handed to messageReceived, of messages read in one go."""
     got = []
 
     class Keeper(MessageStream):
@@ -71,9 +54,24 @@ def test_a_small_message_after_a_big_one_does_not_keep_the_big_buffer():
 
     stream = Keeper()
     stream.makeConnection(StringTransport())
+    stream.dataReceived(data)
+    return got
+
+
+def test_a_body_is_a_view_of_the_message_and_a_frames_body_decodes_from_it():
+    inner = frames.encode({"tasks": [{"input_blob": 0}]}, [b"payload"])
+    got = bodies_of(wire(({"id": 7}, inner), ({"id": 8}, b"tail")))
+    assert all(isinstance(body, memoryview) for body in got)
+    obj, blobs = frames.decode(got[0])
+    assert obj == {"tasks": [{"input_blob": 0}]} and blobs == [b"payload"]
+    assert type(blobs[0]) is bytes  # copied out: the message can go
+    assert bytes(got[1]) == b"tail"
+
+
+def test_a_small_message_after_a_big_one_does_not_keep_the_big_buffer():
     big = wire(({"id": 1}, b"x" * (2 * 1024 * 1024)))
     small = wire(({"id": 2}, b"pop"))
-    stream.dataReceived(big + small)  # one read: the small message rides on the big one
+    got = bodies_of(big + small)  # one read: the small message rides on the big one
     assert bytes(got[1]) == b"pop"
     assert len(got[1].obj) < 1024  # its own small buffer, not the big one's
     assert len(got[0].obj) >= 2 * 1024 * 1024
