@@ -80,11 +80,9 @@ def _idle_tcp(transport):
     it must leave first. Checked by class, not by attributes: a TLS layer
     (``TLSMemoryBIOProtocol``) passes unknown attributes on to the TCP
     connection beneath it, whose socket must only ever see ciphertext."""
-    if not isinstance(transport, tcp.Connection) or transport.TLS or transport.disconnecting:
-        return False
-    queued = getattr(transport, "_tempDataBuffer", None)
-    return (queued == [] and len(transport.dataBuffer) <= transport.offset
-            and getattr(transport, "socket", None) is not None)
+    return (isinstance(transport, tcp.Connection) and not transport.TLS
+            and not transport.disconnecting and not transport._tempDataBuffer
+            and len(transport.dataBuffer) <= transport.offset)
 
 
 def _send_now(sock, pieces):
